@@ -1,0 +1,197 @@
+"""The dataset builder: labelled articles → stance examples in a `datasets.DatasetDict`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+from stance.actors import Gazetteer, Mention, first_mentions
+from stance.progress import progress
+from stance.schema import SPLITS, STANCES, Article
+
+log = logging.getLogger(__name__)
+
+FEATURES = Features(
+    {
+        "id": Value("string"),
+        "article_id": Value("string"),
+        "sentence_index": Value("int32"),
+        "text": Value("string"),
+        "context": Value("string"),
+        "actor": Value("string"),
+        "target": Value("string"),
+        "actor_start": Value("int32"),
+        "actor_end": Value("int32"),
+        "target_start": Value("int32"),
+        "target_end": Value("int32"),
+        "label": ClassLabel(names=list(STANCES)),
+        "origin": Value("string"),
+    }
+)
+NO_SPAN = -1
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How examples are formed from labelled articles."""
+
+    context_sentences: int = 2
+    neutral_pairs: bool = True
+    max_neutral_fraction: float = 0.5
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 42
+
+
+def assign_split(article_id: str, fractions: Sequence[float], seed: int) -> str:
+    """A split for an article that has none: a stable hash of (seed, id), so adding articles moves no others."""
+    digest = hashlib.sha256(f"{seed}:{article_id}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    total = sum(fractions)
+    cumulative = 0.0
+    for name, fraction in zip(SPLITS, fractions, strict=True):
+        cumulative += fraction / total
+        if u < cumulative:
+            return name
+    return SPLITS[-1]
+
+
+def context_before(sentences: Sequence[str], index: int, n: int) -> str:
+    """The `n` sentences before `index`, joined by spaces (the model's view of what came before)."""
+    if n <= 0:
+        return ""
+    return " ".join(sentences[max(0, index - n) : index])
+
+
+def pair_examples(
+    article_id: str,
+    sentences: Sequence[str],
+    index: int,
+    mentions: Sequence[Mention],
+    pairs: Iterable[tuple[str, str]],
+    context_sentences: int,
+) -> list[dict[str, Any]]:
+    """One unlabelled example per ordered (actor, target) pair in sentence `index`.
+
+    The single place where an example's fields are filled, used both by the
+    builder and by prediction, so training and inference see the same inputs.
+    """
+    first = first_mentions(mentions)
+    context = context_before(sentences, index, context_sentences)
+    rows = []
+    for actor, target in pairs:
+        a, t = first.get(actor), first.get(target)
+        rows.append(
+            {
+                "id": f"{article_id}:{index}:{actor}->{target}",
+                "article_id": article_id,
+                "sentence_index": index,
+                "text": sentences[index],
+                "context": context,
+                "actor": actor,
+                "target": target,
+                "actor_start": a.start if a else NO_SPAN,
+                "actor_end": a.end if a else NO_SPAN,
+                "target_start": t.start if t else NO_SPAN,
+                "target_end": t.end if t else NO_SPAN,
+            }
+        )
+    return rows
+
+
+def ordered_pairs(actors: Sequence[str]) -> list[tuple[str, str]]:
+    """Every ordered pair of distinct actors, in mention order."""
+    return [(a, t) for a in actors for t in actors if a != t]
+
+
+def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:
+    """All examples of one article: its labels, plus co-mentioned unlabelled pairs as neutral."""
+    local = gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
+    by_sentence: dict[int, dict[tuple[str, str], str]] = {}
+    for label in article.labels:
+        by_sentence.setdefault(label.sentence, {})[(label.actor, label.target)] = label.stance
+    rows: list[dict[str, Any]] = []
+    indices = sorted(set(by_sentence) | (set(range(len(article.sentences))) if options.neutral_pairs else set()))
+    for i in indices:
+        mentions = local.find(article.sentences[i])
+        labelled = by_sentence.get(i, {})
+        unlabelled = []
+        if options.neutral_pairs:
+            unlabelled = [p for p in ordered_pairs(list(first_mentions(mentions))) if p not in labelled]
+        examples = pair_examples(
+            article.id, article.sentences, i, mentions, [*labelled, *unlabelled], options.context_sentences
+        )
+        for row, pair in zip(examples, [*labelled, *unlabelled], strict=True):
+            annotated = pair in labelled
+            row["label"] = STANCES.index(labelled[pair] if annotated else "neutral")
+            row["origin"] = "annotated" if annotated else "co-mention"
+        rows.extend(examples)
+    return rows
+
+
+def cap_neutral(rows: list[dict[str, Any]], max_fraction: float, seed: int) -> list[dict[str, Any]]:
+    """Keep co-mention neutrals to at most `max_fraction` of the rows, sampling them with a fixed seed."""
+    auto = [r for r in rows if r["origin"] == "co-mention"]
+    kept = [r for r in rows if r["origin"] != "co-mention"]
+    if not auto or max_fraction >= 1:
+        return rows
+    allowed = int(max_fraction / (1 - max_fraction) * len(kept)) if max_fraction > 0 else 0
+    if len(auto) <= allowed:
+        return rows
+    chosen = set(id(r) for r in random.Random(seed).sample(auto, allowed))
+    return [r for r in rows if r["origin"] != "co-mention" or id(r) in chosen]
+
+
+def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions) -> DatasetDict:
+    """Turn labelled articles into a DatasetDict with train, validation and test splits, grouped by article."""
+    rows_by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
+    for article in progress(articles, desc="building examples", unit="article"):
+        split = article.split or assign_split(article.id, options.split_fractions, options.seed)
+        rows_by_split[split].extend(article_examples(article, gazetteer, options))
+    splits = {}
+    for name, rows in rows_by_split.items():
+        rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
+        splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else Dataset.from_dict(
+            {k: [] for k in FEATURES}, features=FEATURES
+        )
+    return DatasetDict(splits)
+
+
+def label_table(dataset: DatasetDict) -> dict[str, dict[str, int]]:
+    """Examples per split and label, plus per-split totals and articles."""
+    table: dict[str, dict[str, int]] = {}
+    for split, ds in dataset.items():
+        counts = Counter(ds["label"])
+        row = {name: counts.get(i, 0) for i, name in enumerate(STANCES)}
+        row["total"] = len(ds)
+        row["articles"] = len(set(ds["article_id"]))
+        table[split] = row
+    return table
+
+
+def format_table(table: dict[str, dict[str, int]]) -> str:
+    """A plain-text table of `label_table`'s counts."""
+    columns = [*STANCES, "total", "articles"]
+    header = f"{'split':<12}" + "".join(f"{c:>10}" for c in columns)
+    lines = [header, "-" * len(header)]
+    for split, row in table.items():
+        lines.append(f"{split:<12}" + "".join(f"{row[c]:>10}" for c in columns))
+    return "\n".join(lines)
+
+
+def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict[str, int]]:
+    """Write the DatasetDict and its `stats.json` table to `output_dir`; return the table."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    dataset.save_to_disk(str(output_dir))
+    table = label_table(dataset)
+    (output_dir / "stats.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    return table

@@ -1,0 +1,21 @@
+"""Readers: each turns one source format into `Article` objects; nothing downstream knows the format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stance.actors import Gazetteer
+from stance.errors import StanceError
+from stance.schema import Article
+
+FORMATS = ("articles",)
+
+
+def read_articles(data_cfg: Any, gazetteer: Gazetteer) -> list[Article]:
+    """Read the articles a `data/` config describes (its `format` picks the reader)."""
+    fmt = data_cfg.format
+    if fmt == "articles":
+        from stance.readers.articles import load_articles
+
+        return load_articles(list(data_cfg.paths), gazetteer)
+    raise StanceError(f"data.format={fmt!r} is not one of {', '.join(FORMATS)}")

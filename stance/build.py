@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from stance.actors import Gazetteer, Mention, first_mentions
@@ -159,10 +160,13 @@ def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: Bu
     splits = {}
     for name, rows in rows_by_split.items():
         rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
-        splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else Dataset.from_dict(
-            {k: [] for k in FEATURES}, features=FEATURES
-        )
+        splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else empty_split()
     return DatasetDict(splits)
+
+
+def empty_split() -> Dataset:
+    """A split with no rows but the full schema (an article set may leave a split empty)."""
+    return Dataset(pa.Table.from_pylist([], schema=FEATURES.arrow_schema))
 
 
 def label_table(dataset: DatasetDict) -> dict[str, dict[str, int]]:
@@ -191,7 +195,8 @@ def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict
     """Write the DatasetDict and its `stats.json` table to `output_dir`; return the table."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    dataset.save_to_disk(str(output_dir))
+    # One shard per split: datasets cannot reload an empty split saved with zero shards.
+    dataset.save_to_disk(str(output_dir), num_shards={name: 1 for name in dataset})
     table = label_table(dataset)
     (output_dir / "stats.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
     return table

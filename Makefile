@@ -1,0 +1,42 @@
+# The README's commands. Every target creates or reuses the local virtual environment.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test test-slow lint format demo build clean
+
+$(VENV)/.installed: pyproject.toml scripts/install_torch.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	scripts/install_torch.sh $(PY)
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install  ## fast tests (CI)
+	$(PY) -m pytest -q
+
+test-slow: install  ## slow tests and benchmarks too
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: install
+	$(VENV)/bin/ruff check stance tests scripts
+	$(VENV)/bin/ruff format --check stance tests scripts
+
+format: install
+	$(VENV)/bin/ruff check --fix stance tests scripts
+	$(VENV)/bin/ruff format stance tests scripts
+
+build: install  ## the seed dataset
+	$(VENV)/bin/stance-build
+
+demo: install  ## build → train → evaluate → predict on the seed data
+	scripts/demo.sh $(VENV)
+
+clean:
+	rm -rf outputs data/processed

@@ -1,0 +1,29 @@
+"""Shared fixtures: paths, the project gazetteer, and offline settings for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("STANCE_PROGRESS", "0")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def gazetteer():
+    from stance.actors import load_gazetteer
+
+    return load_gazetteer(ROOT / "data" / "actors.yaml")
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES

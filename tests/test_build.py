@@ -1,0 +1,92 @@
+"""The dataset builder: grouping by article, neutral pairs, determinism, counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datasets import load_from_disk
+
+from stance.build import BuildOptions, assign_split, build_dataset, label_table, save_dataset
+from stance.readers.articles import load_articles
+from stance.schema import STANCES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(fixtures: Path, gazetteer, **kw):
+    articles = load_articles([fixtures / "articles"], gazetteer)
+    return articles, build_dataset(articles, gazetteer, BuildOptions(**kw))
+
+
+def test_one_example_per_label_with_spans_context_and_label(fixtures: Path, gazetteer) -> None:
+    _, ds = build(fixtures, gazetteer, neutral_pairs=False, split_fractions=(1, 0, 0), context_sentences=1)
+    rows = {r["id"]: r for split in ds.values() for r in split}
+    row = rows["fx-1:1:United States->Ukraine"]
+    assert row["text"] == "Washington said it would keep supporting Ukraine against Russia."
+    assert row["text"][row["actor_start"] : row["actor_end"]] == "Washington"
+    assert row["text"][row["target_start"] : row["target_end"]] == "Ukraine"
+    assert row["context"] == "China and Russia criticised the U.S. on Monday."
+    assert STANCES[row["label"]] == "support" and row["origin"] == "annotated"
+    assert rows["fx-1:0:China->United States"]["context"] == ""
+    assert len(rows) == 8  # the fixture's eight labels
+
+
+def test_unlabelled_comentions_become_neutral_only_when_enabled(fixtures: Path, gazetteer) -> None:
+    _, with_neutral = build(fixtures, gazetteer, neutral_pairs=True, max_neutral_fraction=1.0)
+    _, without = build(fixtures, gazetteer, neutral_pairs=False)
+    rows = {r["id"]: r for split in with_neutral.values() for r in split}
+    auto = rows["fx-1:0:United States->China"]
+    assert STANCES[auto["label"]] == "neutral" and auto["origin"] == "co-mention"
+    # NATO met in Brussels: NATO and the EU (Brussels) co-mentioned, both directions.
+    assert "fx-1:2:NATO->European Union" in rows and "fx-1:2:European Union->NATO" in rows
+    # a labelled pair is never duplicated as a neutral one
+    assert STANCES[rows["fx-1:0:China->United States"]["label"]] == "oppose"
+    assert sum(len(s) for s in without.values()) == 8
+    assert all(r["origin"] == "annotated" for s in without.values() for r in s)
+
+
+def test_neutral_cap_limits_the_share_of_comention_examples(fixtures: Path, gazetteer) -> None:
+    _, ds = build(fixtures, gazetteer, max_neutral_fraction=0.2, split_fractions=(1, 0, 0))
+    origins = [r["origin"] for split in ds.values() for r in split]
+    assert origins.count("co-mention") <= 0.2 / 0.8 * origins.count("annotated")
+
+
+def test_articles_never_straddle_splits_and_source_split_wins(fixtures: Path, gazetteer) -> None:
+    _, ds = build(fixtures, gazetteer)
+    where: dict[str, set[str]] = {}
+    for split, data in ds.items():
+        for aid in data["article_id"]:
+            where.setdefault(aid, set()).add(split)
+    assert all(len(s) == 1 for s in where.values())
+    assert where["fx-3"] == {"test"}
+
+
+def test_split_assignment_is_deterministic_for_a_seed_and_varies_with_it() -> None:
+    ids = [f"article-{i}" for i in range(200)]
+    first = [assign_split(i, (0.8, 0.1, 0.1), seed=1) for i in ids]
+    assert first == [assign_split(i, (0.8, 0.1, 0.1), seed=1) for i in ids]
+    assert first != [assign_split(i, (0.8, 0.1, 0.1), seed=2) for i in ids]
+    assert 120 < first.count("train") < 190 and first.count("validation") > 5 and first.count("test") > 5
+
+
+def test_build_is_deterministic_and_saves_with_stats(fixtures: Path, gazetteer, tmp_path: Path) -> None:
+    _, a = build(fixtures, gazetteer, max_neutral_fraction=0.3)
+    _, b = build(fixtures, gazetteer, max_neutral_fraction=0.3)
+    assert {k: v.to_list() for k, v in a.items()} == {k: v.to_list() for k, v in b.items()}
+    table = save_dataset(a, tmp_path / "ds")
+    assert (tmp_path / "ds" / "stats.json").exists()
+    reloaded = load_from_disk(str(tmp_path / "ds"))
+    assert label_table(reloaded) == table
+    assert sum(row["total"] for row in table.values()) == sum(len(s) for s in a.values())
+
+
+def test_seed_data_counts_match_the_labels(gazetteer) -> None:
+    articles = load_articles([ROOT / "data" / "articles"], gazetteer)
+    ds = build_dataset(articles, gazetteer, BuildOptions(neutral_pairs=False))
+    for article in articles:
+        split = ds[article.split]
+        rows = [r for r in split if r["article_id"] == article.id]
+        assert len(rows) == len(article.labels)
+        for stance in STANCES:
+            expected = sum(lab.stance == stance for lab in article.labels)
+            assert sum(STANCES[r["label"]] == stance for r in rows) == expected

@@ -100,7 +100,9 @@ class Gazetteer:
                 )
             aliases = entry.get("aliases") or []
             if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
-                problems.append(Problem(source, "aliases must be a list of non-empty strings", field=f"{where}.aliases"))
+                problems.append(
+                    Problem(source, "aliases must be a list of non-empty strings", field=f"{where}.aliases")
+                )
                 aliases = []
             if name in actors:
                 problems.append(Problem(source, f"actor {name!r} is defined twice", field=f"{where}.name"))
@@ -117,10 +119,12 @@ class Gazetteer:
                 aliases=tuple(a.strip() for a in aliases),
                 affiliation=affiliation if isinstance(affiliation, str) else None,
             )
-        for i, actor in enumerate(actors.values()):
+        for actor in actors.values():
             if actor.affiliation is not None and actor.affiliation not in actors:
                 problems.append(
-                    Problem(source, f"affiliation {actor.affiliation!r} is not an actor", field=f"{actor.name}.affiliation")
+                    Problem(
+                        source, f"affiliation {actor.affiliation!r} is not an actor", field=f"{actor.name}.affiliation"
+                    )
                 )
         ignore = raw.get("ignore") or []
         if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
@@ -150,6 +154,16 @@ class Gazetteer:
                 if form:
                     local._alias_to_actor[form] = name
         return local
+
+    def restricted_to(self, names: Iterable[str], aliases: dict[str, list[str]] | None = None) -> Gazetteer:
+        """A gazetteer of `names` only: their local `aliases` first, then the gazetteer's own for known names."""
+        aliases = aliases or {}
+        actors = {}
+        for name in names:
+            base = self.actors.get(name)
+            forms = tuple(dict.fromkeys(f for f in (*aliases.get(name, ()), *(base.aliases if base else ())) if f))
+            actors[name] = Actor(name, base.type if base else "other", forms, None)
+        return Gazetteer(actors=actors)
 
     def __contains__(self, name: object) -> bool:
         return name in self.actors

@@ -15,8 +15,10 @@ from typing import Any
 import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from stance.actors import Gazetteer, Mention, first_mentions
+from stance.actors import Gazetteer, Mention, first_mentions, load_gazetteer
+from stance.paths import resolve_path
 from stance.progress import progress
+from stance.readers import read_articles
 from stance.schema import SPLITS, STANCES, Article
 
 log = logging.getLogger(__name__)
@@ -113,9 +115,23 @@ def ordered_pairs(actors: Sequence[str]) -> list[tuple[str, str]]:
     return [(a, t) for a in actors for t in actors if a != t]
 
 
+def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
+    """The matcher for one article, shared by the builder and prediction.
+
+    An article with its own closed actor list (`article.actors`, as corpora
+    that annotate a fixed entity list per article have) is matched against
+    those actors only, with their article-local surface forms first and the
+    gazetteer's aliases for any of them it knows. Otherwise: the gazetteer,
+    plus any article-local aliases.
+    """
+    if article.actors:
+        return gazetteer.restricted_to(article.actors, article.aliases)
+    return gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
+
+
 def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:
     """All examples of one article: its labels, plus co-mentioned unlabelled pairs as neutral."""
-    local = gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
+    local = article_gazetteer(article, gazetteer)
     by_sentence: dict[int, dict[tuple[str, str], str]] = {}
     for label in article.labels:
         by_sentence.setdefault(label.sentence, {})[(label.actor, label.target)] = label.stance
@@ -199,4 +215,33 @@ def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict
     dataset.save_to_disk(str(output_dir), num_shards={name: 1 for name in dataset})
     table = label_table(dataset)
     (output_dir / "stats.json").write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    return table
+
+
+def build_options(data_cfg: Any, seed: int) -> BuildOptions:
+    """BuildOptions from a `data/` config."""
+    return BuildOptions(
+        context_sentences=int(data_cfg.context_sentences),
+        neutral_pairs=bool(data_cfg.neutral_pairs),
+        max_neutral_fraction=float(data_cfg.max_neutral_fraction),
+        split_fractions=tuple(float(f) for f in data_cfg.split_fractions),  # type: ignore[arg-type]
+        seed=seed,
+    )
+
+
+def dataset_from_config(cfg: Any) -> DatasetDict:
+    """Read the configured data and build its DatasetDict in memory."""
+    gazetteer = load_gazetteer(cfg.data.gazetteer)
+    articles = read_articles(cfg.data, gazetteer)
+    log.info("read %d articles (%s)", len(articles), cfg.data.name)
+    return build_dataset(articles, gazetteer, build_options(cfg.data, int(cfg.seed)))
+
+
+def build_from_config(cfg: Any) -> dict[str, dict[str, int]]:
+    """stance-build: build the dataset, save it with its stats table, print the table."""
+    dataset = dataset_from_config(cfg)
+    output_dir = resolve_path(cfg.output_dir)
+    table = save_dataset(dataset, output_dir)
+    print(format_table(table))
+    print(f"dataset written to {output_dir} (table in {output_dir / 'stats.json'})")
     return table

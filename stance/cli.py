@@ -13,6 +13,9 @@ from omegaconf import DictConfig
 from stance.errors import StanceError
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+# Evaluate and predict take `model=<folder>`, a plain value; in CONFIG_DIR `model` is the training
+# config group, so these two commands read their configs from a root without it (its `data` links back).
+APPLY_CONFIG_DIR = str(Path(CONFIG_DIR) / "apply")
 log = logging.getLogger("stance")
 
 
@@ -28,6 +31,61 @@ def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="build")
 def build_main(cfg: DictConfig) -> None:
     """stance-build: labelled articles → DatasetDict on disk, with a table of counts."""
-    from stance.pipeline import build_from_config
+    from stance.build import build_from_config
 
     _run(build_from_config, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def train_main(cfg: DictConfig) -> None:
+    """stance-train: fine-tune a stance model and save it to models/<run_name>/."""
+    from stance.train import train
+
+    def job(c: DictConfig) -> None:
+        metrics = train(c)
+        print(f"model saved to {c.output_dir}")
+        for split in ("validation", "test"):
+            if split in metrics:
+                m = metrics[split]
+                print(f"{split}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f} (n={m['n']})")
+
+    _run(job, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="evaluate")
+def evaluate_main(cfg: DictConfig) -> None:
+    """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
+    from stance.evaluate import confusion_text, evaluate
+
+    def job(c: DictConfig) -> None:
+        results = evaluate(c)
+        print(f"{results['data']}: {results['systems']['model']['n']} examples")
+        print(f"{'system':<10}{'accuracy':>10}{'macro-F1':>10}{'95% CI':>15}{'F1 s/o':>8}{'ECE':>7}")
+        for name, r in results["systems"].items():
+            low, high = r.get("macro_f1_ci95", [float("nan")] * 2)
+            print(
+                f"{name:<10}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{f'{low:.3f}–{high:.3f}':>15}"
+                f"{r['macro_f1_support_oppose']:>8.3f}{r.get('ece', float('nan')):>7.3f}"
+            )
+        print(confusion_text(results["systems"]["model"]))
+        for name, extra in results.get("corpus_metrics", {}).items():
+            print(f"{name}: micro-F1 {extra['micro_f1']:.3f}, macro-F1 {extra['macro_f1']:.3f}")
+        print(f"report, metrics and confusion matrix written to {results['output_dir']}")
+
+    _run(job, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="predict")
+def predict_main(cfg: DictConfig) -> None:
+    """stance-predict: stance of every co-mentioned actor pair in new articles."""
+    from stance.predict import predict_files
+
+    def job(c: DictConfig) -> None:
+        result = predict_files(c)
+        print(f"{result['articles']} articles, {result['pairs']} pairs scored")
+        print(f"predictions: {result['output']}\nsummary:     {result['summary']}")
+        if result["failed_inputs"]:
+            print(f"{result['failed_inputs']} inputs could not be read; see {result['errors']}", file=sys.stderr)
+            sys.exit(1)
+
+    _run(job, cfg)

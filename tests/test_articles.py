@@ -38,7 +38,10 @@ def test_round_trip_through_json(fixtures: Path, gazetteer, tmp_path: Path) -> N
     ("name", "expected"),
     [
         ("bad_json.json", ["bad_json.json:5:", "invalid JSON"]),
-        ("unknown_actor.json", ["unknown_actor.json:4:", "article 'b2'", "labels[0].actor", "unknown actor 'Atlantis'"]),
+        (
+            "unknown_actor.json",
+            ["unknown_actor.json:4:", "article 'b2'", "labels[0].actor", "unknown actor 'Atlantis'"],
+        ),
         ("bad_stance.json", ["bad_stance.json:4:", "labels[0].stance", "unknown stance 'friendly'"]),
         ("duplicate_id.json", ["duplicate_id.json", "article 'dup'", "field 'id'", "duplicate article id"]),
         ("self_label.json", ["self_label.json:4:", "labels[0].target", "labelled toward itself"]),

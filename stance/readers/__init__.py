@@ -8,7 +8,7 @@ from stance.actors import Gazetteer
 from stance.errors import StanceError
 from stance.schema import Article
 
-FORMATS = ("articles",)
+FORMATS = ("articles", "seesaw", "dse")
 
 
 def read_articles(data_cfg: Any, gazetteer: Gazetteer) -> list[Article]:
@@ -18,4 +18,12 @@ def read_articles(data_cfg: Any, gazetteer: Gazetteer) -> list[Article]:
         from stance.readers.articles import load_articles
 
         return load_articles(list(data_cfg.paths), gazetteer)
+    if fmt == "seesaw":
+        from stance.readers.seesaw import load_seesaw
+
+        return load_seesaw(data_cfg)
+    if fmt == "dse":
+        from stance.readers.dse import load_dse
+
+        return load_dse(data_cfg)
     raise StanceError(f"data.format={fmt!r} is not one of {', '.join(FORMATS)}")

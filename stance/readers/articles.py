@@ -69,7 +69,12 @@ def load_articles(paths: Iterable[str | Path] | str | Path, gazetteer: Gazetteer
         for article in _read_file(path, shown, gazetteer, problems):
             if article.id in first_seen:
                 problems.append(
-                    Problem(shown, f"duplicate article id (first in {first_seen[article.id]})", article=article.id, field="id")
+                    Problem(
+                        shown,
+                        f"duplicate article id (first in {first_seen[article.id]})",
+                        article=article.id,
+                        field="id",
+                    )
                 )
                 continue
             first_seen[article.id] = shown
@@ -154,7 +159,11 @@ def _parse_article(
         ok = True
         sent = raw["sentence"]
         if not isinstance(sent, int) or isinstance(sent, bool) or not 0 <= sent < len(sentences):
-            bad(f"sentence index {sent!r} is out of range (the article has {len(sentences)} sentences)", f"{field}.sentence", raw)
+            bad(
+                f"sentence index {sent!r} is out of range (the article has {len(sentences)} sentences)",
+                f"{field}.sentence",
+                raw,
+            )
             ok = False
         for role in ("actor", "target"):
             name = raw[role]

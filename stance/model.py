@@ -1,0 +1,126 @@
+"""Building a stance model from a config, and loading a saved one with its checks."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+from transformers.utils import logging as hf_logging
+
+from stance.encoding import ENCODING_VERSION, MARKERS, EncodingConfig, add_marker_tokens
+from stance.errors import StanceError
+from stance.paths import resolve_path
+from stance.schema import STANCES
+
+ID2LABEL = dict(enumerate(STANCES))
+LABEL2ID = {label: i for i, label in ID2LABEL.items()}
+STANCE_CONFIG_KEY = "stance_encoding"
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
+
+# The tokenizer warns about any text longer than the model window; encoding cuts it anyway.
+hf_logging.set_verbosity_error()
+
+
+class ModelFolderError(StanceError):
+    """A model folder that is missing, incomplete, or not a stance model."""
+
+
+def resolve_pretrained(source: str) -> str:
+    """A model source as transformers takes it: `package:<module>` → the folder that package ships."""
+    if source.startswith("package:"):
+        module_name = source.split(":", 1)[1]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise StanceError(f"model source {source!r}: cannot import {module_name!r} ({exc})") from None
+        return str(module.get_model_path())
+    path = resolve_path(source)
+    return str(path) if path.exists() else source
+
+
+def build_tokenizer(model_cfg: Any) -> PreTrainedTokenizerBase:
+    """The tokenizer a model config names, with the marker tokens added."""
+    source = model_cfg.tokenizer or model_cfg.pretrained
+    if source is None:
+        raise StanceError("model config needs `pretrained` or `tokenizer`")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(source))
+    add_marker_tokens(tokenizer)
+    return tokenizer
+
+
+def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> PreTrainedModel:
+    """A sequence classifier over the three stances: pretrained weights, or random ones from `init`."""
+    labels = {"num_labels": len(STANCES), "id2label": ID2LABEL, "label2id": LABEL2ID}
+    if model_cfg.pretrained is not None:
+        model = AutoModelForSequenceClassification.from_pretrained(resolve_pretrained(model_cfg.pretrained), **labels)
+    else:
+        init = dict(model_cfg.init)
+        config = AutoConfig.for_model(init.pop("model_type"), vocab_size=len(tokenizer), **init, **labels)
+        model = AutoModelForSequenceClassification.from_config(config)
+    model.resize_token_embeddings(len(tokenizer))
+    setattr(model.config, STANCE_CONFIG_KEY, encoding.to_dict())
+    return model
+
+
+def check_model_folder(path: str | Path) -> Path:
+    """Check that `path` is a complete stance model folder; say exactly what is wrong if not."""
+    folder = resolve_path(path)
+    if not folder.is_dir():
+        raise ModelFolderError(f"model folder {folder} does not exist (train one with stance-train)")
+    if (folder / ".incomplete").exists():
+        raise ModelFolderError(f"model folder {folder} was not finished (training was interrupted); retrain it")
+    missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
+    if missing:
+        raise ModelFolderError(f"model folder {folder} is missing {', '.join(missing)}")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFolderError(f"{folder / 'config.json'} is unreadable: {exc}") from None
+    encoding = config.get(STANCE_CONFIG_KEY)
+    if encoding is None:
+        raise ModelFolderError(f"{folder} is not a stance model (config.json has no {STANCE_CONFIG_KEY!r})")
+    if encoding.get("version") != ENCODING_VERSION:
+        raise ModelFolderError(
+            f"{folder} uses input format version {encoding.get('version')}, this stance reads version "
+            f"{ENCODING_VERSION}; retrain the model or install the matching stance version"
+        )
+    if sorted(config.get("label2id", {})) != sorted(STANCES):
+        raise ModelFolderError(f"{folder} predicts {sorted(config.get('label2id', {}))}, not {list(STANCES)}")
+    return folder
+
+
+def load_stance_model(
+    path: str | Path, device: str = "auto"
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, EncodingConfig, torch.device]:
+    """Load a saved stance model, its tokenizer and its input format, on the chosen device."""
+    folder = check_model_folder(path)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    missing = [m for m in MARKERS if m not in tokenizer.get_vocab()]
+    if missing:
+        raise ModelFolderError(f"the tokenizer in {folder} lacks the marker tokens {missing}")
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    encoding = EncodingConfig.from_dict(getattr(model.config, STANCE_CONFIG_KEY))
+    dev = pick_device(device)
+    model.to(dev).eval()
+    return model, tokenizer, encoding, dev
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """`auto` → CUDA when present, else CPU; `cuda` without a GPU is an error, not a silent fallback."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise StanceError("device=cuda was asked for, but no CUDA device is available (use device=auto or cpu)")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise StanceError(f"device={device!r} is not one of auto, cpu, cuda")
+    return torch.device(device)

@@ -1,0 +1,427 @@
+"""Reader for the DSE corpus (Park, Pan and Joo, Findings of ACL 2021) and its 5-class metric.
+
+"Who Blames or Endorses Whom? Entity-to-Entity Directed Sentiment Extraction
+in News Text". The corpus is three files under one root directory,
+`train.txt`, `valid.txt` and `test.txt`; each line is
+
+    sentence<TAB>p<TAB>q<TAB>label
+
+where the sentence marks the two entities with square brackets
+(`[Trump] blamed [China] for ...`) and the label is one of
+
+    0  neutral                  3  p negative toward q
+    1  p positive toward q      4  q negative toward p
+    2  q positive toward p
+
+Each line becomes one `Article` with one sentence (the brackets around the two
+marked mentions removed, everything else verbatim), the closed actor list
+`[p, q]` and two directed labels, p→q first and then q→p, so the builder emits
+the p→q example of a line before its q→p example. `five_class` and
+`five_class_from_rows` fold two directed predictions back into the corpus's
+label, and `dse_report` scores them the way the corpus is scored.
+
+Reading rules:
+
+* Only the bracketed spans whose text equals p or q (ignoring case and spaces
+  just inside the brackets) are entity markers; any other bracket in the
+  sentence (`[sic]`, `[the trade deal]`) is kept as text.
+* A first line whose label field is not an integer and whose sentence marks
+  neither entity is taken to be a column header and skipped. Blank lines are
+  skipped. Line numbers are physical line numbers in the file.
+* Every malformed line is reported, with file and line, in one
+  `InputFormatError`.
+
+Limitation: the builder places an entity's span at its *first* mention in
+the sentence (`stance.actors.first_mentions`), and for an entity that is also
+a canonical gazetteer actor (`China`) the matcher also knows its gazetteer
+aliases (`Beijing`, `Chinese`). When the entity appears earlier than its
+bracketed mention (`Trump's aide said [Trump] ...`), or an alias of it does,
+the example's span points at that earlier mention, not the marked one. The
+text and labels are unaffected; `load_dse` counts such lines and logs a
+warning naming the first few.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from stance.actors import Gazetteer, first_mentions, load_gazetteer
+from stance.errors import InputFormatError, Problem, StanceError, display_path
+from stance.paths import resolve_path
+from stance.progress import progress
+from stance.schema import STANCES, Article, StanceLabel
+
+log = logging.getLogger(__name__)
+
+# Split name (as given in `data.splits`) → (file name, the split its articles belong to).
+SPLIT_FILES: dict[str, tuple[str, str]] = {
+    "train": ("train.txt", "train"),
+    "valid": ("valid.txt", "validation"),
+    "validation": ("valid.txt", "validation"),
+    "test": ("test.txt", "test"),
+}
+DEFAULT_SPLITS = ("train", "valid", "test")
+
+# The corpus's five classes, by label id.
+DSE_CLASSES: tuple[str, ...] = (
+    "neutral",
+    "p_positive_q",
+    "q_positive_p",
+    "p_negative_q",
+    "q_negative_p",
+)
+DSE_LABEL_IDS = list(range(len(DSE_CLASSES)))
+
+# Label id → (stance of p toward q, stance of q toward p).
+DIRECTIONS: dict[int, tuple[str, str]] = {
+    0: ("neutral", "neutral"),
+    1: ("support", "neutral"),
+    2: ("neutral", "support"),
+    3: ("oppose", "neutral"),
+    4: ("neutral", "oppose"),
+}
+_SUPPORT, _OPPOSE, _NEUTRAL = (STANCES.index(s) for s in ("support", "oppose", "neutral"))
+_N_FIELDS = 4
+_SHOW_SPAN_WARNINGS = 5
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A DSE sentence with its entity brackets removed.
+
+    `p_span` and `q_span` are the [start, end) character offsets in `text` of
+    the first bracketed mention of each entity; `p_forms` and `q_forms` the
+    surface forms the brackets held (the entity itself, or a case variant).
+    """
+
+    text: str
+    p_span: tuple[int, int]
+    q_span: tuple[int, int]
+    p_forms: tuple[str, ...]
+    q_forms: tuple[str, ...]
+
+
+def _marker(entity: str) -> str:
+    """A regex for `[entity]`: exact text inside the brackets, up to case and surrounding spaces."""
+    return r"\[\s*(" + re.escape(entity) + r")\s*\]"
+
+
+def unbracket(sentence: str, p: str, q: str) -> Marked | str:
+    """Remove the brackets that mark `p` and `q` in `sentence`; a message saying why not, if they are not there.
+
+    Only bracketed spans whose text is p or q are markers; other brackets stay.
+    """
+    pattern = re.compile(f"(?P<p>{_marker(p)})|(?P<q>{_marker(q)})", re.IGNORECASE)
+    pieces: list[str] = []
+    spans: dict[str, tuple[int, int]] = {}
+    forms: dict[str, list[str]] = {"p": [], "q": []}
+    length, last = 0, 0
+    for match in pattern.finditer(sentence):
+        which = "p" if match.group("p") is not None else "q"
+        surface = match.group(2) if which == "p" else match.group(4)
+        pieces.append(sentence[last : match.start()])
+        length += match.start() - last
+        spans.setdefault(which, (length, length + len(surface)))
+        if surface not in forms[which]:
+            forms[which].append(surface)
+        pieces.append(surface)
+        length += len(surface)
+        last = match.end()
+    pieces.append(sentence[last:])
+    missing = [(name, entity) for name, entity in (("p", p), ("q", q)) if name not in spans]
+    if missing:
+        found = re.findall(r"\[([^\[\]]*)\]", sentence)
+        seen = f"the bracketed spans are {', '.join(repr(f) for f in found)}" if found else "it has no bracketed span"
+        what = " and ".join(f"{name}={entity!r}" for name, entity in missing)
+        return f"{what} not found in square brackets in the sentence ({seen})"
+    return Marked("".join(pieces), spans["p"], spans["q"], tuple(forms["p"]), tuple(forms["q"]))
+
+
+def _cfg(data_cfg: Any, key: str, default: Any = None) -> Any:
+    """`data_cfg[key]` for a DictConfig, dict or attribute object, or `default` when unset."""
+    if isinstance(data_cfg, Mapping) or hasattr(data_cfg, "get"):
+        value = data_cfg.get(key, default)
+    else:
+        value = getattr(data_cfg, key, default)
+    return default if value is None else value
+
+
+def _split_files(data_cfg: Any) -> list[tuple[Path, str]]:
+    """The (file, split) pairs the config asks for, checked to exist."""
+    raw_root = _cfg(data_cfg, "root")
+    if raw_root is None or str(raw_root).strip() == "":
+        raise StanceError(
+            "the DSE reader needs data.root: set data.root=/path/to/dse, "
+            "the directory holding train.txt, valid.txt and test.txt"
+        )
+    root = resolve_path(str(raw_root))
+    if not root.is_dir():
+        state = "is not a directory" if root.exists() else "does not exist"
+        raise StanceError(
+            f"DSE data root {display_path(root)} {state} (data.root={raw_root}); "
+            "set data.root=/path/to/dse, the directory holding train.txt, valid.txt and test.txt"
+        )
+    splits = _cfg(data_cfg, "splits", DEFAULT_SPLITS)
+    if isinstance(splits, str):
+        splits = [splits]
+    files: list[tuple[Path, str]] = []
+    for name in splits:
+        if str(name) not in SPLIT_FILES:
+            raise StanceError(f"data.splits: {name!r} is not a DSE split (choose from {', '.join(DEFAULT_SPLITS)})")
+        filename, split = SPLIT_FILES[str(name)]
+        path = root / filename
+        if not path.is_file():
+            raise StanceError(
+                f"DSE split {name!r}: {display_path(path)} does not exist; set data.root=... to the directory "
+                f"holding train.txt, valid.txt and test.txt, or data.splits=[...] to read fewer splits"
+            )
+        if (path, split) not in files:
+            files.append((path, split))
+    return files
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_line(
+    text: str, split: str, number: int, shown: str, problems: list[Problem]
+) -> tuple[Article, Marked] | None:
+    """One corpus line → an Article (and its marked spans), or None with its problems recorded."""
+    fields = text.split("\t")
+    if len(fields) != _N_FIELDS:
+        problems.append(
+            Problem(
+                shown,
+                f"expected 4 tab-separated fields (sentence, p, q, label), found {len(fields)}",
+                line=number,
+            )
+        )
+        return None
+    sentence, p, q, label = fields[0].strip(), fields[1].strip(), fields[2].strip(), fields[3].strip()
+    before = len(problems)
+    for name, value in (("sentence", sentence), ("p", p), ("q", q)):
+        if not value:
+            problems.append(Problem(shown, f"{name} is empty", line=number, field=name))
+    if p and p == q:
+        problems.append(Problem(shown, f"p and q are the same entity ({p!r})", line=number, field="q"))
+    if not _is_int(label) or int(label) not in DIRECTIONS:
+        problems.append(Problem(shown, f"label {label!r} is not one of 0, 1, 2, 3, 4", line=number, field="label"))
+    if len(problems) > before:
+        return None
+    marked = unbracket(sentence, p, q)
+    if isinstance(marked, str):
+        problems.append(Problem(shown, marked, line=number, field="sentence"))
+        return None
+    p_to_q, q_to_p = DIRECTIONS[int(label)]
+    article = Article(
+        id=f"dse-{split}-{number}",
+        sentences=[marked.text],
+        labels=[StanceLabel(0, p, q, p_to_q), StanceLabel(0, q, p, q_to_p)],
+        split=split,
+        origin=f"{shown}:{number}",
+        actors=[p, q],
+        aliases={p: list(dict.fromkeys((p, *marked.p_forms))), q: list(dict.fromkeys((q, *marked.q_forms)))},
+    )
+    return article, marked
+
+
+def _looks_like_header(text: str) -> bool:
+    """Line 1 is a header when its label field is not an integer and its sentence brackets neither entity."""
+    fields = text.split("\t")
+    if len(fields) != _N_FIELDS or _is_int(fields[3].strip()):
+        return False
+    p, q = fields[1].strip(), fields[2].strip()
+    return not any(e and re.search(_marker(e), fields[0], re.IGNORECASE) for e in (p, q))
+
+
+def _read_file(path: Path, split: str, problems: list[Problem]) -> list[tuple[Article, Marked]]:
+    shown = display_path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(shown, f"cannot read: {exc.strerror}"))
+        return []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    parsed: list[tuple[Article, Marked]] = []
+    lines = data.split(b"\n")
+    for number, raw in enumerate(progress(lines, desc=f"reading {path.name}", unit="line"), start=1):
+        raw = raw.removesuffix(b"\r")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(shown, f"not valid UTF-8 (byte {exc.start + 1} of the line)", line=number))
+            continue
+        if not text.strip():
+            continue
+        if number == 1 and _looks_like_header(text):
+            log.info("%s: skipping header line %r", shown, text)
+            continue
+        result = _parse_line(text, split, number, shown, problems)
+        if result is not None:
+            parsed.append(result)
+    return parsed
+
+
+def misplaced_spans(article: Article, marked: Marked, gazetteer: Gazetteer) -> list[str]:
+    """The entities of a DSE article whose builder span would not be their bracketed mention."""
+    from stance.build import article_gazetteer
+
+    first = first_mentions(article_gazetteer(article, gazetteer).find(marked.text))
+    wrong = []
+    for entity, span in ((article.actors[0], marked.p_span), (article.actors[1], marked.q_span)):
+        mention = first.get(entity)
+        if mention is None or (mention.start, mention.end) != span:
+            wrong.append(entity)
+    return wrong
+
+
+def load_dse(data_cfg: Any, gazetteer: Gazetteer | None = None) -> list[Article]:
+    """Read the DSE splits `data_cfg` names (`root`, `splits`) into one Article per line.
+
+    `gazetteer` (by default the one `data_cfg.gazetteer` names, if any) is
+    used only to check that each entity's builder span is its bracketed
+    mention; lines where it is not are counted in a warning (see the module
+    docstring).
+    """
+    files = _split_files(data_cfg)
+    problems: list[Problem] = []
+    parsed: list[tuple[Article, Marked]] = []
+    for path, split in files:
+        parsed.extend(_read_file(path, split, problems))
+    if problems:
+        raise InputFormatError(problems)
+    if gazetteer is None:
+        configured = _cfg(data_cfg, "gazetteer")
+        gazetteer = load_gazetteer(configured) if configured else Gazetteer(actors={})
+    misplaced = []
+    for article, marked in parsed:
+        wrong = misplaced_spans(article, marked, gazetteer)
+        if wrong:
+            misplaced.append(f"{article.origin} ({', '.join(wrong)})")
+    if misplaced:
+        shown = "; ".join(misplaced[:_SHOW_SPAN_WARNINGS])
+        more = f" and {len(misplaced) - _SHOW_SPAN_WARNINGS} more" if len(misplaced) > _SHOW_SPAN_WARNINGS else ""
+        log.warning(
+            "%d of %d DSE lines mention an entity (or a gazetteer alias of it) before its bracketed mention, "
+            "or not on word boundaries, so its example span is not the bracketed one: %s%s",
+            len(misplaced),
+            len(parsed),
+            shown,
+            more,
+        )
+    return [article for article, _ in parsed]
+
+
+def five_class(
+    p_to_q: str,
+    q_to_p: str,
+    p_to_q_probs: Sequence[float] | None = None,
+    q_to_p_probs: Sequence[float] | None = None,
+) -> int:
+    """Fold the stances p→q and q→p back into the corpus's 5-class label.
+
+    * both neutral → 0;
+    * exactly one non-neutral → that direction's class: support p→q → 1,
+      support q→p → 2, oppose p→q → 3, oppose q→p → 4;
+    * both non-neutral (which a DSE label never is, but two independent
+      predictions can be) → the direction with the higher non-neutral
+      probability, max(P(support), P(oppose)), when both probability rows
+      (in STANCES order) are given; p→q on a tie or without probabilities.
+    """
+    for name, stance in (("p_to_q", p_to_q), ("q_to_p", q_to_p)):
+        if stance not in STANCES:
+            raise ValueError(f"{name}={stance!r} is not one of {', '.join(STANCES)}")
+    pq = {"support": 1, "oppose": 3}
+    qp = {"support": 2, "oppose": 4}
+    if p_to_q == "neutral" and q_to_p == "neutral":
+        return 0
+    if q_to_p == "neutral":
+        return pq[p_to_q]
+    if p_to_q == "neutral":
+        return qp[q_to_p]
+    if p_to_q_probs is not None and q_to_p_probs is not None:
+        strength_pq = max(float(p_to_q_probs[_SUPPORT]), float(p_to_q_probs[_OPPOSE]))
+        strength_qp = max(float(q_to_p_probs[_SUPPORT]), float(q_to_p_probs[_OPPOSE]))
+        if strength_qp > strength_pq:
+            return qp[q_to_p]
+    return pq[p_to_q]
+
+
+def five_class_from_rows(
+    rows: Sequence[Mapping[str, Any]],
+    probs: np.ndarray,
+    articles: Sequence[Article] | None = None,
+) -> tuple[list[int], list[int]]:
+    """Gold and predicted 5-class labels, one per DSE line, from the builder's directed rows.
+
+    `rows` are the builder's examples (`article_id`, `actor`, `target`, `label`
+    as an index into STANCES) and `probs` their n×3 probabilities in STANCES
+    order, row for row. Each line must have exactly its two rows, p→q and
+    q→p. Which one is p→q: with `articles` (the `load_dse` output), p is the
+    article's first actor, whatever the row order; without, the first of the
+    two rows in `rows` is p→q, which holds for rows in builder order (the
+    builder emits a line's labels in order, p→q first). Lines come out in the
+    order their first row appears.
+    """
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 2 or probs.shape != (len(rows), len(STANCES)):
+        raise StanceError(f"expected {len(rows)}×{len(STANCES)} probabilities for {len(rows)} rows, got {probs.shape}")
+    p_of = {a.id: a.actors[0] for a in articles if a.actors} if articles is not None else {}
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(str(row["article_id"]), []).append(i)
+    gold: list[int] = []
+    predicted: list[int] = []
+    for article_id, indices in groups.items():
+        pair = [(rows[i]["actor"], rows[i]["target"]) for i in indices]
+        if len(indices) != 2 or pair[0] != pair[1][::-1]:
+            raise StanceError(
+                f"DSE line {article_id}: expected two rows p->q and q->p, found "
+                f"{', '.join(f'{a}->{t}' for a, t in pair)} (build with neutral_pairs=false)"
+            )
+        first, second = indices
+        if article_id in p_of and rows[first]["actor"] != p_of[article_id]:
+            first, second = second, first
+        gold.append(five_class(STANCES[int(rows[first]["label"])], STANCES[int(rows[second]["label"])]))
+        predicted.append(
+            five_class(
+                STANCES[int(probs[first].argmax())],
+                STANCES[int(probs[second].argmax())],
+                probs[first],
+                probs[second],
+            )
+        )
+    return gold, predicted
+
+
+def dse_report(y_true_5: Sequence[int], y_pred_5: Sequence[int]) -> dict[str, Any]:
+    """The corpus's scores over its five classes: micro- and macro-F1, accuracy, per-class F1, confusion."""
+    y_true, y_pred = [int(y) for y in y_true_5], [int(y) for y in y_pred_5]
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} gold labels but {len(y_pred)} predictions")
+    per_class = f1_score(y_true, y_pred, labels=DSE_LABEL_IDS, average=None, zero_division=0)
+    return {
+        "n": len(y_true),
+        "micro_f1": float(f1_score(y_true, y_pred, labels=DSE_LABEL_IDS, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=DSE_LABEL_IDS, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else float("nan"),
+        "per_class_f1": {name: float(per_class[i]) for i, name in enumerate(DSE_CLASSES)},
+        "confusion_matrix": {
+            "labels": list(DSE_CLASSES),
+            "rows_true_cols_pred": confusion_matrix(y_true, y_pred, labels=DSE_LABEL_IDS).tolist(),
+        },
+    }

@@ -1,0 +1,256 @@
+"""Fine-tuning with transformers `Trainer`, and writing a self-contained model folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset, DatasetDict
+from omegaconf import OmegaConf
+from transformers import (
+    DataCollatorWithPadding,
+    EvalPrediction,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from stance.build import dataset_from_config, format_table, label_table
+from stance.encoding import EncodingConfig, encode_batch
+from stance.errors import StanceError
+from stance.metrics import classification_report, macro_f1
+from stance.model import build_model, build_tokenizer, pick_device
+from stance.paths import resolve_path
+from stance.schema import STANCES
+
+log = logging.getLogger(__name__)
+
+
+def encode_dataset(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> Dataset:
+    """Model inputs for every example, plus `labels`; the same `encode_batch` that prediction uses."""
+    keep = {"label"}
+    encoded = dataset.map(
+        encode_batch,
+        batched=True,
+        fn_kwargs={"tokenizer": tokenizer, "config": encoding},
+        remove_columns=[c for c in dataset.column_names if c not in keep],
+        desc="encoding",
+    )
+    return encoded.rename_column("label", "labels") if "label" in encoded.column_names else encoded
+
+
+def class_weights(labels: list[int], mode: str) -> torch.Tensor | None:
+    """Inverse-frequency weights (`balanced`, as scikit-learn defines it) or None."""
+    if mode == "none":
+        return None
+    if mode != "balanced":
+        raise StanceError(f"train.class_weights={mode!r} is not one of balanced, none")
+    counts = Counter(labels)
+    n, k = len(labels), len(STANCES)
+    return torch.tensor([n / (k * counts[i]) if counts[i] else 1.0 for i in range(k)], dtype=torch.float)
+
+
+def _weighted_loss(weights: torch.Tensor | None):
+    def loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: int | None = None) -> torch.Tensor:
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
+        w = weights.to(logits.device, logits.dtype) if weights is not None else None
+        return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), weight=w)
+
+    return loss
+
+
+def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
+    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+    y_pred = np.asarray(logits).argmax(-1)
+    y_true = np.asarray(prediction.label_ids)
+    return {
+        "macro_f1": macro_f1(y_true, y_pred),
+        "macro_f1_support_oppose": macro_f1(y_true, y_pred, [0, 1]),
+        "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
+    }
+
+
+def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise StanceError(f"train.precision={precision!r} is not one of auto, fp32, bf16, fp16")
+    if device.type != "cuda":
+        if precision in ("bf16", "fp16"):
+            log.warning("train.precision=%s needs CUDA; training in fp32 on %s", precision, device)
+        return {"bf16": False, "fp16": False}
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def training_arguments(cfg: Any, has_validation: bool, device: torch.device) -> TrainingArguments:
+    """TrainingArguments from the config, so transformers validates them itself."""
+    t = cfg.train
+    return TrainingArguments(
+        output_dir=str(resolve_path(cfg.work_dir)),
+        num_train_epochs=float(t.epochs),
+        max_steps=int(t.max_steps),
+        learning_rate=float(t.learning_rate),
+        per_device_train_batch_size=int(t.batch_size),
+        per_device_eval_batch_size=int(t.eval_batch_size),
+        weight_decay=float(t.weight_decay),
+        warmup_steps=float(t.warmup_ratio),
+        lr_scheduler_type=str(t.lr_scheduler),
+        eval_strategy="epoch" if has_validation else "no",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=has_validation,
+        metric_for_best_model="macro_f1" if has_validation else None,
+        greater_is_better=True,
+        logging_steps=int(t.logging_steps),
+        report_to=[],
+        seed=int(cfg.seed),
+        data_seed=int(cfg.seed),
+        use_cpu=device.type == "cpu",
+        dataloader_num_workers=int(t.num_workers),
+        dataloader_pin_memory=device.type == "cuda",
+        disable_tqdm=os.environ.get("STANCE_PROGRESS") == "0",
+        **_precision_flags(str(t.precision), device),
+    )
+
+
+def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
+    """Fine-tune a stance model as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
+    started = time.time()
+    set_seed(int(cfg.seed))
+    dataset = dataset if dataset is not None else dataset_from_config(cfg)
+    if len(dataset["train"]) == 0:
+        raise StanceError(f"data={cfg.data.name} has no training examples")
+    device = pick_device(str(cfg.train.device))
+    encoding = EncodingConfig(
+        max_length=int(cfg.model.max_length),
+        context_sentences=int(cfg.data.context_sentences),
+        markers=bool(cfg.model.markers),
+    )
+    tokenizer = build_tokenizer(cfg.model)
+    model = build_model(cfg.model, tokenizer, encoding)
+    encoded = {name: encode_dataset(split, tokenizer, encoding) for name, split in dataset.items() if len(split)}
+    has_validation = "validation" in encoded
+    if not has_validation:
+        log.warning("no validation examples: keeping the last epoch's model instead of the best one")
+    weights = class_weights(dataset["train"]["label"], str(cfg.train.class_weights))
+    args = training_arguments(cfg, has_validation, device)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded.get("validation"),
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=_compute_metrics,
+        compute_loss_func=_weighted_loss(weights),
+    )
+    resume = None
+    if bool(cfg.train.resume):
+        resume = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+        log.info("resuming from %s", resume or "scratch (no checkpoint found)")
+    result = trainer.train(resume_from_checkpoint=resume)
+    log.info("trained on %s in %.0f s", device, time.time() - started)
+
+    metrics: dict[str, Any] = {
+        "run_name": str(cfg.run_name),
+        "device": str(device),
+        "train_loss": float(result.training_loss),
+        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+        "epochs": float(cfg.train.epochs),
+        "examples": label_table(dataset),
+        "loss_history": [e["loss"] for e in trainer.state.log_history if "loss" in e],
+    }
+    for split in ("validation", "test"):
+        if split in encoded:
+            output = trainer.predict(encoded[split])
+            logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+            probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
+            metrics[split] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
+    save_model_folder(trainer, cfg, metrics)
+    metrics["wall_time_s"] = time.time() - started
+    return metrics
+
+
+def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Path:
+    """Write the model folder atomically: build it beside the target, then rename it into place.
+
+    A reader never sees a half-written model: until the rename, the folder has a
+    different name and carries an `.incomplete` marker.
+    """
+    final = resolve_path(cfg.output_dir).absolute()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / ".incomplete").touch()
+    trainer.save_model(str(staging))
+    # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
+    (staging / "training_args.bin").unlink(missing_ok=True)
+    (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
+    (staging / ".incomplete").unlink()
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(final)
+    log.info("model saved to %s", final)
+    return final
+
+
+def model_card(cfg: Any, metrics: dict[str, Any]) -> str:
+    """A short model card: what it was trained on, how, and how well it did."""
+    t = cfg.train
+    lines = [
+        f"# stance model `{cfg.run_name}`",
+        "",
+        "Predicts the stance of an actor toward a target in a news sentence: "
+        f"{', '.join(STANCES)}. Load it with `stance.StanceClassifier.from_pretrained(path)` or plain "
+        "`transformers.AutoModelForSequenceClassification.from_pretrained(path)` (inputs must be encoded "
+        "with `stance.encoding.encode_batch`; the format version is in `config.json`).",
+        "",
+        "## Data",
+        f"`data={cfg.data.name}`, context of {cfg.data.context_sentences} preceding sentences.",
+        "",
+        "```",
+        format_table(metrics["examples"]),
+        "```",
+        "",
+        "## Recipe",
+        f"- base model: `{cfg.model.pretrained or 'random init (' + str(cfg.model.name) + ')'}`",
+        f"- {t.epochs} epochs, learning rate {t.learning_rate}, batch {t.batch_size}, warmup {t.warmup_ratio}, "
+        f"{t.lr_scheduler} schedule, weight decay {t.weight_decay}",
+        f"- class weights: {t.class_weights}; max length {cfg.model.max_length}; entity markers: {cfg.model.markers}",
+        f"- seed {cfg.seed}; trained on {metrics['device']} in {metrics['train_runtime_s']:.0f} s",
+        "",
+        "## Metrics",
+        "| split | n | accuracy | macro-F1 | macro-F1 (support/oppose) |",
+        "|---|---|---|---|---|",
+    ]
+    for split in ("validation", "test"):
+        if split in metrics:
+            m = metrics[split]
+            lines.append(
+                f"| {split} | {m['n']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {m['macro_f1_support_oppose']:.3f} |"
+            )
+    lines += [
+        "",
+        "## Limits",
+        "Trained on news text in English. Stances are read from single sentences with a short context; "
+        "irony, long-range coreference and unnamed actors are often missed. Check a sample before drawing conclusions.",
+        "",
+    ]
+    return "\n".join(lines)

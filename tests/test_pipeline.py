@@ -1,0 +1,299 @@
+"""Train, evaluate and predict end to end with the tiny random model: seconds, no downloads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from stance.build import dataset_from_config
+from stance.cli import APPLY_CONFIG_DIR, CONFIG_DIR
+from stance.encoding import MARKERS, EncodingConfig, encode_batch
+from stance.metrics import classification_report
+from stance.predict import StanceClassifier, predict_files
+from stance.readers.articles import load_articles
+from stance.schema import STANCES
+
+ROOT = Path(__file__).resolve().parent.parent
+# A learning rate a randomly initialised 2-layer model learns from in a few epochs.
+TINY = ["model=tiny", "train.epochs=8", "train.learning_rate=3e-3", "train.warmup_ratio=0", "train.logging_steps=5"]
+
+
+def train_config(tmp: Path, *overrides: str):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[*TINY, *overrides])
+    cfg.output_dir = str(tmp / "model")
+    cfg.work_dir = str(tmp / "checkpoints")
+    return cfg
+
+
+def apply_config(name: str, *overrides: str):
+    with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
+        return compose(name, overrides=list(overrides))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, dict]:
+    from stance.train import train
+
+    tmp = tmp_path_factory.mktemp("tiny")
+    metrics = train(train_config(tmp))
+    return tmp / "model", metrics
+
+
+def test_every_config_group_composes() -> None:
+    groups = {g: sorted(p.stem for p in (Path(CONFIG_DIR) / g).glob("*.yaml")) for g in ("data", "model", "train")}
+    assert {"seed", "seesaw", "dse"} <= set(groups["data"]) and {"minilm", "tiny"} <= set(groups["model"])
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        for group, options in groups.items():
+            for option in options:
+                cfg = compose("train", overrides=[f"{group}={option}"])
+                OmegaConf.resolve(cfg)
+                assert cfg[group].get("name", option) is not None
+                assert cfg.output_dir == f"models/{cfg.model.name}-{cfg.data.name}"
+        build = compose("build", overrides=["data=seesaw", "data.context_sentences=3"])
+        assert build.data.format == "seesaw" and build.data.context_sentences == 3
+    cfg = apply_config("evaluate", "model=models/x", "data=dse", "split=validation")
+    assert cfg.model == "models/x" and cfg.data.format == "dse"
+    cfg = apply_config("predict", "model=models/x", "input=a.jsonl", "output=b.csv", "device=cpu")
+    assert (cfg.model, cfg.input, cfg.output, cfg.device) == ("models/x", "a.jsonl", "b.csv", "cpu")
+
+
+def test_overrides_change_the_run_without_editing_files(tmp_path: Path) -> None:
+    cfg = train_config(tmp_path, "train.epochs=1", "train.learning_rate=1e-4", "model.max_length=64", "seed=7")
+    assert (cfg.train.epochs, cfg.train.learning_rate, cfg.model.max_length, cfg.seed) == (1, 1e-4, 64, 7)
+    assert cfg.run_name == "tiny-seed"
+
+
+def test_training_lowers_the_loss_and_writes_a_complete_folder(trained) -> None:
+    folder, metrics = trained
+    losses = metrics["loss_history"]
+    assert len(losses) >= 4
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]) - 0.1, losses
+    names = {p.name for p in folder.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer_config.json", "training_config.yaml"} <= names
+    assert {"metrics.json", "README.md"} <= names and "training_args.bin" not in names
+    config = json.loads((folder / "config.json").read_text())
+    assert config["id2label"] == {"0": "support", "1": "oppose", "2": "neutral"}
+    assert config["stance_encoding"]["version"] == 1
+    assert OmegaConf.load(folder / "training_config.yaml").train.learning_rate == 3e-3
+    assert "## Metrics" in (folder / "README.md").read_text()
+    assert not list(folder.parent.glob(".model.tmp-*"))
+
+
+def test_saved_folder_reloads_with_identical_predictions_and_plain_transformers(trained, gazetteer) -> None:
+    folder, _ = trained
+    articles = load_articles([ROOT / "data" / "articles"], gazetteer)
+    first = StanceClassifier.from_pretrained(folder, device="cpu")
+    second = StanceClassifier.from_pretrained(folder, device="cpu")
+    rows = first.pairs_of(articles[0])[:40]
+    a, b = first.predict_proba(rows), second.predict_proba(rows)
+    assert torch.equal(a, b)
+    # Plain transformers, fed the same encoding, gives the same labels.
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert all(m in tokenizer.get_vocab() for m in MARKERS)
+    columns = {k: [r[k] for r in rows] for k in rows[0]}
+    batch = tokenizer.pad(encode_batch(columns, tokenizer, first.encoding), return_tensors="pt")
+    with torch.inference_mode():
+        logits = model(**batch).logits
+    labels = [model.config.id2label[i] for i in logits.argmax(-1).tolist()]
+    assert labels == [STANCES[i] for i in a.argmax(-1).tolist()]
+
+
+def test_encoding_is_identical_at_train_and_predict_time(trained, gazetteer) -> None:
+    from stance.train import encode_dataset
+
+    folder, _ = trained
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    cfg = train_config(folder.parent)
+    dataset = dataset_from_config(cfg)
+    encoded = encode_dataset(dataset["test"], clf.tokenizer, clf.encoding)
+    train_side = {r["id"]: ids for r, ids in zip(dataset["test"], encoded["input_ids"], strict=True)}
+    article = next(a for a in load_articles([ROOT / "data" / "articles"], gazetteer) if a.split == "test")
+    predict_rows = clf.pairs_of(article)
+    columns = {k: [r[k] for r in predict_rows] for k in predict_rows[0]}
+    predict_side = dict(
+        zip(
+            [r["id"] for r in predict_rows],
+            encode_batch(columns, clf.tokenizer, clf.encoding)["input_ids"],
+            strict=True,
+        )
+    )
+    shared = set(train_side) & set(predict_side)
+    assert len(shared) > 50
+    assert all(train_side[i] == predict_side[i] for i in shared)
+
+
+def test_long_inputs_are_cut_around_the_mentions(trained) -> None:
+    folder, _ = trained
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    filler = "The talks went on for many hours without any agreement being reached by anyone. " * 8
+    text = f"{filler}China criticised {filler}the United States over its trade policy."
+    rows = clf._row(text, "China", "United States", context=filler)
+    encoding = EncodingConfig(max_length=96)
+    ids = encode_batch({k: [v] for k, v in rows.items()}, clf.tokenizer, encoding)["input_ids"][0]
+    assert len(ids) <= 96
+    decoded = clf.tokenizer.decode(ids)
+    for marker in MARKERS:
+        assert marker in decoded
+    assert "china" in decoded.lower() and "united states" in decoded.lower()
+
+
+def test_single_and_batch_api(trained) -> None:
+    folder, _ = trained
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    one = clf.predict("China criticised the United States.", "China", "United States")
+    assert one.stance in STANCES and abs(sum(one.probabilities.values()) - 1) < 1e-5
+    many = clf.predict_many([("China criticised the United States.", "China", "United States")] * 3)
+    assert [m.stance for m in many] == [one.stance] * 3
+    assert many[0].probabilities == pytest.approx(one.probabilities, abs=1e-5)
+
+
+def test_classification_report_matches_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3, 200)
+    y_pred = np.where(rng.random(200) < 0.6, y_true, rng.integers(0, 3, 200))
+    probs = rng.dirichlet([1, 1, 1], 200)
+    report = classification_report(y_true, y_pred, probs, bootstrap_resamples=200)
+    assert report["accuracy"] == pytest.approx(accuracy_score(y_true, y_pred))
+    assert report["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert report["macro_f1_support_oppose"] == pytest.approx(f1_score(y_true, y_pred, labels=[0, 1], average="macro"))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=[0, 1, 2])
+    for i, name in enumerate(STANCES):
+        got = report["per_class"][name]
+        assert (got["precision"], got["recall"], got["f1"], got["support"]) == pytest.approx((p[i], r[i], f[i], s[i]))
+    assert report["confusion_matrix"]["rows_true_cols_pred"] == confusion_matrix(y_true, y_pred).tolist()
+    low, high = report["macro_f1_ci95"]
+    assert low < report["macro_f1"] < high
+    assert 0 <= report["ece"] <= 1
+
+
+def test_expected_calibration_error_of_known_cases() -> None:
+    from stance.metrics import expected_calibration_error
+
+    y = np.array([0, 1, 2, 0])
+    assert expected_calibration_error(y, np.eye(3)[y]) == pytest.approx(0.0)
+    # Always 90% sure, right half the time: ECE 0.4.
+    probs = np.array([[0.9, 0.05, 0.05]] * 4)
+    assert expected_calibration_error(np.array([0, 0, 1, 1]), probs) == pytest.approx(0.4)
+
+
+def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) -> None:
+    from stance.evaluate import evaluate, evaluation_examples
+
+    folder, _ = trained
+    cfg = apply_config("evaluate", f"model={folder}", f"output_dir={tmp_path}", "bootstrap_resamples=100", "device=cpu")
+    results = evaluate(cfg)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(saved["systems"]) == {"model", "majority", "tfidf_lr"}
+    assert (tmp_path / "confusion.png").stat().st_size > 1000
+    assert "| tfidf_lr |" in (tmp_path / "report.md").read_text()
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    examples, _, _ = evaluation_examples(cfg, clf.encoding.context_sentences)
+    y_pred = clf.predict_proba(list(examples)).argmax(-1).numpy()
+    y_true = np.asarray(examples["label"])
+    assert results["systems"]["model"]["n"] == len(y_true) == 388
+    assert saved["systems"]["model"]["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    majority = saved["systems"]["majority"]
+    assert majority["per_class"]["neutral"]["recall"] == 1.0  # the training split is mostly neutral
+
+
+def test_evaluate_on_labelled_input(trained, tmp_path: Path) -> None:
+    from stance.evaluate import evaluate
+
+    folder, _ = trained
+    cfg = apply_config(
+        "evaluate",
+        f"model={folder}",
+        f"input={ROOT / 'tests/fixtures/articles'}",
+        f"output_dir={tmp_path}",
+        "baselines=false",
+    )
+    results = evaluate(cfg)
+    assert set(results["systems"]) == {"model"} and results["systems"]["model"]["n"] >= 8
+
+
+def test_predict_over_a_folder_of_text_files_writes_rows_and_summary(trained, tmp_path: Path) -> None:
+    folder, _ = trained
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "a1.txt").write_text("China criticised the United States on Monday. Russia agreed with Beijing.\n")
+    (inputs / "a2.txt").write_text("Nothing to see here.\n")
+    (inputs / "bad.txt").write_bytes(b"\xff\xfe broken")
+    cfg = OmegaConf.create(
+        {"model": str(folder), "input": str(inputs), "output": str(tmp_path / "out.csv"), "device": "cpu"}
+        | {"gazetteer": "data/actors.yaml", "batch_size": 4}
+    )
+    result = predict_files(cfg)
+    assert (result["articles"], result["failed_inputs"]) == (2, 1)
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    pairs = {(r["article_id"], r["sentence_index"], r["actor"], r["target"]) for r in rows}
+    assert pairs == {
+        ("a1", "0", "China", "United States"),
+        ("a1", "0", "United States", "China"),
+        ("a1", "1", "Russia", "China"),
+        ("a1", "1", "China", "Russia"),
+    }
+    for r in rows:
+        probs = [float(r[f"p_{s}"]) for s in STANCES]
+        assert abs(sum(probs) - 1) < 1e-4 and r["stance"] == STANCES[int(np.argmax(probs))]
+        assert r["model"] == "model"
+    summary = json.loads((tmp_path / "out.summary.json").read_text())
+    edge = next(e for e in summary["articles"]["a1"] if (e["actor"], e["target"]) == ("China", "United States"))
+    assert edge["n"] == 1 and sum(edge["counts"].values()) == 1
+    errors = [json.loads(line) for line in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
+    assert len(errors) == 1 and errors[0]["file"].endswith("bad.txt") and "UTF-8" in errors[0]["message"]
+
+
+def test_predict_cli_over_jsonl(trained, tmp_path: Path) -> None:
+    folder, _ = trained
+    source = tmp_path / "news.jsonl"
+    lines = [
+        {"id": "n1", "text": "NATO warned Russia. Ukraine thanked NATO.", "title": "t", "date": "2024-01-01"},
+        {"id": "n2", "text": "Japan and South Korea held talks."},
+        "not json",
+        {"text": "no id"},
+    ]
+    source.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    cli = [sys.executable, "-c", "from stance.cli import predict_main; predict_main()"]
+    done = subprocess.run(
+        [*cli, f"model={folder}", f"input={source}", f"output={out}", "device=cpu", f"hydra.run.dir={tmp_path}/h"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1, done.stderr  # two lines could not be read
+    assert "2 inputs could not be read" in done.stderr and "Traceback" not in done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["article_id"] for r in rows} == {"n1", "n2"}
+    assert {(r["actor"], r["target"]) for r in rows if r["article_id"] == "n1"} == {
+        ("NATO", "Russia"),
+        ("Russia", "NATO"),
+        ("Ukraine", "NATO"),
+        ("NATO", "Ukraine"),
+    }
+    errors = [json.loads(line) for line in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
+    assert [e["line"] for e in errors] == [3, 4]
+
+
+def test_a_broken_model_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / ".incomplete").touch()
+    cli = [sys.executable, "-c", "from stance.cli import evaluate_main; evaluate_main()"]
+    done = subprocess.run(
+        [*cli, f"model={tmp_path / 'm'}", f"hydra.run.dir={tmp_path}/h"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 2
+    assert "was not finished" in done.stderr and "Traceback" not in done.stderr

@@ -163,7 +163,7 @@ class Gazetteer:
             base = self.actors.get(name)
             forms = tuple(dict.fromkeys(f for f in (*aliases.get(name, ()), *(base.aliases if base else ())) if f))
             actors[name] = Actor(name, base.type if base else "other", forms, None)
-        return Gazetteer(actors=actors)
+        return Gazetteer(actors=actors, ignore=self.ignore)
 
     def __contains__(self, name: object) -> bool:
         return name in self.actors

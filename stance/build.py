@@ -129,6 +129,13 @@ def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
     return gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
 
 
+def sentence_mentions(article: Article, index: int, local: Gazetteer) -> list[Mention]:
+    """Actor mentions in sentence `index`: the source's own spans first (they win), then the matcher's."""
+    text = article.sentences[index]
+    given = [Mention(actor, s, e, text[s:e]) for actor, (s, e) in article.spans.get(index, {}).items()]
+    return [*given, *local.find(text)]
+
+
 def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:
     """All examples of one article: its labels, plus co-mentioned unlabelled pairs as neutral."""
     local = article_gazetteer(article, gazetteer)
@@ -138,7 +145,7 @@ def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptio
     rows: list[dict[str, Any]] = []
     indices = sorted(set(by_sentence) | (set(range(len(article.sentences))) if options.neutral_pairs else set()))
     for i in indices:
-        mentions = local.find(article.sentences[i])
+        mentions = sentence_mentions(article, i, local)
         labelled = by_sentence.get(i, {})
         unlabelled = []
         if options.neutral_pairs:

@@ -99,30 +99,54 @@ def evaluation_examples(cfg: Any, context_sentences: int) -> tuple[Dataset, Data
     return dataset[split], dataset["train"], f"{cfg.data.name}/{split}"
 
 
+def score_systems(cfg: Any, classifier: StanceClassifier) -> tuple[Dataset, dict[str, np.ndarray]]:
+    """The examples `cfg` selects, and each system's probabilities on them (model, then baselines)."""
+    examples, train, _ = evaluation_examples(cfg, classifier.encoding.context_sentences)
+    rows = list(examples)
+    probs = {"model": classifier.predict_proba(rows, show_progress=True).numpy()}
+    if cfg.baselines and len(train):
+        texts = [baseline_text(r) for r in rows]
+        for system, baseline in fit_baselines(train, int(cfg.seed)).items():
+            probs[system] = _proba(baseline, texts)
+    elif cfg.baselines:
+        log.warning("no training split to fit the baselines on; reporting the model only")
+    return examples, probs
+
+
+def polarity_micro_f1(y_true: Sequence[int], probs: np.ndarray, origin: Sequence[str]) -> dict[str, float]:
+    """Support versus oppose on the annotated polar pairs alone, direction given (SEESAW's published setting).
+
+    The prediction is whichever of support and oppose is more probable; with
+    every example in one of the two classes, micro-F1 equals accuracy.
+    """
+    support, oppose = STANCES.index("support"), STANCES.index("oppose")
+    y = np.asarray(y_true)
+    keep = (np.asarray(origin) == "annotated") & np.isin(y, [support, oppose])
+    if not keep.any():
+        return {"n": 0, "micro_f1": float("nan")}
+    predicted = np.where(probs[keep, support] >= probs[keep, oppose], support, oppose)
+    return {"n": int(keep.sum()), "micro_f1": float((predicted == y[keep]).mean())}
+
+
 def evaluate(cfg: Any) -> dict[str, Any]:
     """stance-evaluate: score a model on held-out labels, beside the baselines; write JSON, markdown, PNG."""
     started = time.time()
     classifier = StanceClassifier.from_pretrained(
         resolve_path(cfg.model), device=str(cfg.device), gazetteer=cfg.data.gazetteer, batch_size=int(cfg.batch_size)
     )
-    examples, train, name = evaluation_examples(cfg, classifier.encoding.context_sentences)
-    rows = list(examples)
+    examples, probs = score_systems(cfg, classifier)
     y_true = np.asarray(examples["label"])
-    probs = classifier.predict_proba(rows, show_progress=True).numpy()
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
+    systems = {}
+    for system, p in probs.items():
+        systems[system] = classification_report(y_true, p.argmax(1), p, resamples, seed)
+        systems[system]["polarity_annotated"] = polarity_micro_f1(y_true, p, examples["origin"])
     results: dict[str, Any] = {
         "model": classifier.name,
-        "data": name,
-        "systems": {"model": classification_report(y_true, probs.argmax(1), probs, resamples, seed)},
+        "data": f"input {cfg.input}" if cfg.input else f"{cfg.data.name}/{cfg.split}",
+        "systems": systems,
     }
-    if cfg.baselines and len(train):
-        texts = [baseline_text(r) for r in rows]
-        for system, baseline in fit_baselines(train, seed).items():
-            p = _proba(baseline, texts)
-            results["systems"][system] = classification_report(y_true, p.argmax(1), p, resamples, seed)
-    elif cfg.baselines:
-        log.warning("no training split to fit the baselines on; reporting the model only")
-    extra = corpus_report(cfg, rows, probs)
+    extra = corpus_report(cfg, list(examples), probs["model"])
     if extra:
         results["corpus_metrics"] = extra
     results["wall_time_s"] = round(time.time() - started, 1)
@@ -190,14 +214,15 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
         f"{model['n']} examples. Baselines are fit on the training split and scored on the same examples.",
         "",
-        "| system | accuracy | macro-F1 | 95% CI | macro-F1 support/oppose | ECE |",
-        "|---|---|---|---|---|---|",
+        "| system | accuracy | macro-F1 | 95% CI | macro-F1 support/oppose | polarity micro-F1 (annotated) | ECE |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, r in results["systems"].items():
         ci = r.get("macro_f1_ci95", [float("nan")] * 2)
         lines.append(
             f"| {name} | {_fmt(r['accuracy'])} | {_fmt(r['macro_f1'])} | {_fmt(ci[0])}–{_fmt(ci[1])} "
-            f"| {_fmt(r['macro_f1_support_oppose'])} | {_fmt(r.get('ece'))} |"
+            f"| {_fmt(r['macro_f1_support_oppose'])} | {_fmt(r['polarity_annotated']['micro_f1'])} "
+            f"| {_fmt(r.get('ece'))} |"
         )
     lines += ["", "## Model, per class", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label, c in model["per_class"].items():

@@ -65,9 +65,7 @@ def classification_report(
 ) -> dict[str, Any]:
     """Every stance metric: accuracy, macro-F1 (3-way and support/oppose), per class, confusion, ECE, CI."""
     y_true, y_pred = list(map(int, y_true)), list(map(int, y_pred))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=LABEL_IDS, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=LABEL_IDS, zero_division=0)
     report: dict[str, Any] = {
         "n": len(y_true),
         "accuracy": float(accuracy_score(y_true, y_pred)) if y_true else float("nan"),

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from stance.actors import Gazetteer, load_gazetteer
-from stance.build import article_gazetteer, ordered_pairs, pair_examples
+from stance.build import article_gazetteer, ordered_pairs, pair_examples, sentence_mentions
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError, display_path
 from stance.model import load_stance_model
@@ -129,8 +129,8 @@ class StanceClassifier:
         """Every ordered pair of actors mentioned together in a sentence of `article`, as model inputs."""
         local = article_gazetteer(article, self.gazetteer)
         rows: list[dict[str, Any]] = []
-        for i, sentence in enumerate(article.sentences):
-            mentions = local.find(sentence)
+        for i in range(len(article.sentences)):
+            mentions = sentence_mentions(article, i, local)
             actors = list(dict.fromkeys(m.actor for m in mentions))
             if len(actors) >= 2:
                 rows.extend(

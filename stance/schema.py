@@ -26,7 +26,10 @@ class Article:
     navigation) verbatim, so nothing of the source is lost, but it is never
     labelled or scored. `mentions`, when a reader knows them, maps a sentence
     index to the surface forms of each actor in it (SEESAW names entities
-    canonically, not by span).
+    canonically, not by span). `actors`, when set, closes the article's actor
+    list: only those actors are matched. `spans` gives, per sentence index, an
+    actor's mention [start, end) when the source marks it (DSE's brackets); it
+    wins over the first gazetteer match.
     """
 
     id: str
@@ -41,3 +44,4 @@ class Article:
     origin: str = ""
     actors: list[str] = field(default_factory=list)
     aliases: dict[str, list[str]] = field(default_factory=dict)
+    spans: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)

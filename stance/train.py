@@ -69,6 +69,56 @@ def _weighted_loss(weights: torch.Tensor | None):
     return loss
 
 
+def pair_groups(dataset: Dataset) -> list[int]:
+    """A group id per example: the two directions of a pair in a sentence share one."""
+    ids: dict[tuple[str, int, frozenset[str]], int] = {}
+    return [
+        ids.setdefault((a, int(i), frozenset((x, y))), len(ids))
+        for a, i, x, y in zip(
+            dataset["article_id"], dataset["sentence_index"], dataset["actor"], dataset["target"], strict=True
+        )
+    ]
+
+
+class PairedSampler(torch.utils.data.Sampler[int]):
+    """Shuffles pairs, not examples: both directions of a pair come one after the other, so in the same batch.
+
+    Seeing "A criticised B" as A → B oppose and B → A neutral side by side
+    teaches direction. The order is reshuffled every epoch from a fixed seed.
+    """
+
+    def __init__(self, groups: list[int], seed: int) -> None:
+        members: dict[int, list[int]] = {}
+        for index, group in enumerate(groups):
+            members.setdefault(group, []).append(index)
+        self.members = list(members.values())
+        self.seed = seed
+        self.epoch = 0
+        self.n = len(groups)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        order = torch.randperm(len(self.members), generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        self.epoch += 1
+        for g in order.tolist():
+            yield from self.members[g]
+
+
+class StanceTrainer(Trainer):
+    """`Trainer` with an optional paired sampler (`train.sampling=paired`)."""
+
+    def __init__(self, *args: Any, groups: list[int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups = groups
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
+        if self.groups is not None:
+            return PairedSampler(self.groups, self.args.seed)
+        return super()._get_train_sampler(train_dataset)
+
+
 def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
     logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
     y_pred = np.asarray(logits).argmax(-1)
@@ -144,7 +194,11 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         log.warning("no validation examples: keeping the last epoch's model instead of the best one")
     weights = class_weights(dataset["train"]["label"], str(cfg.train.class_weights))
     args = training_arguments(cfg, has_validation, device)
-    trainer = Trainer(
+    sampling = str(cfg.train.get("sampling", "random"))
+    if sampling not in ("random", "paired"):
+        raise StanceError(f"train.sampling={sampling!r} is not one of random, paired")
+    trainer = StanceTrainer(
+        groups=pair_groups(dataset["train"]) if sampling == "paired" else None,
         model=model,
         args=args,
         train_dataset=encoded["train"],

@@ -31,14 +31,10 @@ Reading rules:
 * Every malformed line is reported, with file and line, in one
   `InputFormatError`.
 
-Limitation: the builder places an entity's span at its *first* mention in
-the sentence (`stance.actors.first_mentions`), and for an entity that is also
-a canonical gazetteer actor (`China`) the matcher also knows its gazetteer
-aliases (`Beijing`, `Chinese`). When the entity appears earlier than its
-bracketed mention (`Trump's aide said [Trump] ...`), or an alias of it does,
-the example's span points at that earlier mention, not the marked one. The
-text and labels are unaffected; `load_dse` counts such lines and logs a
-warning naming the first few.
+Spans: the bracketed mentions are given to the builder as the article's
+`spans`, so the example marks the bracketed mention even when the entity (or
+a gazetteer alias of it) occurs earlier in the sentence (`Trump's aide said
+[Trump] ...`).
 """
 
 from __future__ import annotations
@@ -53,7 +49,6 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from stance.actors import Gazetteer, first_mentions, load_gazetteer
 from stance.errors import InputFormatError, Problem, StanceError, display_path
 from stance.paths import resolve_path
 from stance.progress import progress
@@ -234,6 +229,7 @@ def _parse_line(
         origin=f"{shown}:{number}",
         actors=[p, q],
         aliases={p: list(dict.fromkeys((p, *marked.p_forms))), q: list(dict.fromkeys((q, *marked.q_forms)))},
+        spans={0: {p: marked.p_span, q: marked.q_span}},
     )
     return article, marked
 
@@ -276,27 +272,8 @@ def _read_file(path: Path, split: str, problems: list[Problem]) -> list[tuple[Ar
     return parsed
 
 
-def misplaced_spans(article: Article, marked: Marked, gazetteer: Gazetteer) -> list[str]:
-    """The entities of a DSE article whose builder span would not be their bracketed mention."""
-    from stance.build import article_gazetteer
-
-    first = first_mentions(article_gazetteer(article, gazetteer).find(marked.text))
-    wrong = []
-    for entity, span in ((article.actors[0], marked.p_span), (article.actors[1], marked.q_span)):
-        mention = first.get(entity)
-        if mention is None or (mention.start, mention.end) != span:
-            wrong.append(entity)
-    return wrong
-
-
-def load_dse(data_cfg: Any, gazetteer: Gazetteer | None = None) -> list[Article]:
-    """Read the DSE splits `data_cfg` names (`root`, `splits`) into one Article per line.
-
-    `gazetteer` (by default the one `data_cfg.gazetteer` names, if any) is
-    used only to check that each entity's builder span is its bracketed
-    mention; lines where it is not are counted in a warning (see the module
-    docstring).
-    """
+def load_dse(data_cfg: Any) -> list[Article]:
+    """Read the DSE splits `data_cfg` names (`root`, `splits`) into one Article per line."""
     files = _split_files(data_cfg)
     problems: list[Problem] = []
     parsed: list[tuple[Article, Marked]] = []
@@ -304,25 +281,6 @@ def load_dse(data_cfg: Any, gazetteer: Gazetteer | None = None) -> list[Article]
         parsed.extend(_read_file(path, split, problems))
     if problems:
         raise InputFormatError(problems)
-    if gazetteer is None:
-        configured = _cfg(data_cfg, "gazetteer")
-        gazetteer = load_gazetteer(configured) if configured else Gazetteer(actors={})
-    misplaced = []
-    for article, marked in parsed:
-        wrong = misplaced_spans(article, marked, gazetteer)
-        if wrong:
-            misplaced.append(f"{article.origin} ({', '.join(wrong)})")
-    if misplaced:
-        shown = "; ".join(misplaced[:_SHOW_SPAN_WARNINGS])
-        more = f" and {len(misplaced) - _SHOW_SPAN_WARNINGS} more" if len(misplaced) > _SHOW_SPAN_WARNINGS else ""
-        log.warning(
-            "%d of %d DSE lines mention an entity (or a gazetteer alias of it) before its bracketed mention, "
-            "or not on word boundaries, so its example span is not the bracketed one: %s%s",
-            len(misplaced),
-            len(parsed),
-            shown,
-            more,
-        )
     return [article for article, _ in parsed]
 
 

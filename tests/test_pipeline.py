@@ -297,3 +297,69 @@ def test_a_broken_model_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "was not finished" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_paired_sampler_keeps_both_directions_together_and_reshuffles() -> None:
+    from datasets import Dataset
+
+    from stance.train import PairedSampler, pair_groups
+
+    rows = [
+        {"article_id": "a", "sentence_index": 0, "actor": "X", "target": "Y"},
+        {"article_id": "a", "sentence_index": 0, "actor": "X", "target": "Z"},
+        {"article_id": "a", "sentence_index": 0, "actor": "Y", "target": "X"},
+        {"article_id": "a", "sentence_index": 1, "actor": "X", "target": "Y"},
+        {"article_id": "b", "sentence_index": 0, "actor": "X", "target": "Y"},
+        {"article_id": "a", "sentence_index": 0, "actor": "Z", "target": "X"},
+    ]
+    groups = pair_groups(Dataset.from_list(rows))
+    assert groups == [0, 1, 0, 2, 3, 1]
+    sampler = PairedSampler(groups * 10, seed=1)
+    epochs = [list(sampler) for _ in range(3)]
+    for order in epochs:
+        assert sorted(order) == list(range(60))
+        for i, j in ((0, 2), (1, 5)):
+            pos = {idx: k for k, idx in enumerate(order)}
+            assert abs(pos[i] - pos[j]) == 1  # the two directions are adjacent
+    assert epochs[0] != epochs[1]
+    assert list(PairedSampler(groups * 10, seed=1)) == epochs[0]  # deterministic for a seed
+
+
+def test_polarity_micro_f1_scores_annotated_polar_pairs_only() -> None:
+    from stance.evaluate import polarity_micro_f1
+
+    y = [0, 1, 1, 2, 0]
+    probs = np.array([[0.2, 0.1, 0.7], [0.3, 0.4, 0.3], [0.6, 0.3, 0.1], [0.9, 0.0, 0.1], [0.1, 0.8, 0.1]])
+    origin = ["annotated", "annotated", "annotated", "annotated", "co-mention"]
+    # Row 0: support beats oppose (neutral ignored) → right; row 1 right; row 2 wrong; rows 3–4 excluded.
+    assert polarity_micro_f1(y, probs, origin) == {"n": 3, "micro_f1": pytest.approx(2 / 3)}
+
+
+def test_the_recipe_composes_for_each_corpus() -> None:
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        seesaw = compose("train", overrides=["experiment=recipe"])
+        dse = compose("train", overrides=["experiment=recipe", "data=dse", "train.epochs=1"])
+    assert (seesaw.data.name, seesaw.model.name, seesaw.train.sampling) == ("seesaw", "minilm", "paired")
+    assert seesaw.run_name == "recipe-seesaw" and seesaw.output_dir == "models/recipe-seesaw"
+    assert (dse.data.name, dse.train.epochs, dse.data.neutral_pairs) == ("dse", 1, False)
+
+
+def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
+    from stance.train import train
+
+    fixtures = ROOT / "tests" / "fixtures" / "dse"
+    metrics = train(
+        train_config(tmp_path, "data=dse", f"data.root={fixtures}", "train.sampling=paired", "train.epochs=2")
+    )
+    assert metrics["examples"]["train"]["total"] == 10 and "validation" in metrics
+    assert (tmp_path / "model" / "model.safetensors").exists()
+    from stance.evaluate import evaluate
+
+    cfg = apply_config(
+        "evaluate", f"model={tmp_path / 'model'}", "data=dse", f"data.root={fixtures}", f"output_dir={tmp_path / 'ev'}"
+    )
+    results = evaluate(cfg)
+    five = results["corpus_metrics"]["dse_5class"]
+    assert five["n"] == 3 and len(five["per_class_f1"]) == 5  # three test lines, two directions each
+    assert five["micro_f1"] == pytest.approx(five["accuracy"]) and 0 <= five["macro_f1"] <= 1
+    assert "dse_5class" in (tmp_path / "ev" / "report.md").read_text()

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from stance.errors import InputFormatError, Problem, StanceError, display_path
-from stance.paths import resolve_path
 from stance.progress import progress
+from stance.readers.common import config_value, corpus_root
 from stance.schema import STANCES, Article, StanceLabel
 
 log = logging.getLogger(__name__)
@@ -140,31 +141,10 @@ def unbracket(sentence: str, p: str, q: str) -> Marked | str:
     return Marked("".join(pieces), spans["p"], spans["q"], tuple(forms["p"]), tuple(forms["q"]))
 
 
-def _cfg(data_cfg: Any, key: str, default: Any = None) -> Any:
-    """`data_cfg[key]` for a DictConfig, dict or attribute object, or `default` when unset."""
-    if isinstance(data_cfg, Mapping) or hasattr(data_cfg, "get"):
-        value = data_cfg.get(key, default)
-    else:
-        value = getattr(data_cfg, key, default)
-    return default if value is None else value
-
-
 def _split_files(data_cfg: Any) -> list[tuple[Path, str]]:
     """The (file, split) pairs the config asks for, checked to exist."""
-    raw_root = _cfg(data_cfg, "root")
-    if raw_root is None or str(raw_root).strip() == "":
-        raise StanceError(
-            "the DSE reader needs data.root: set data.root=/path/to/dse, "
-            "the directory holding train.txt, valid.txt and test.txt"
-        )
-    root = resolve_path(str(raw_root))
-    if not root.is_dir():
-        state = "is not a directory" if root.exists() else "does not exist"
-        raise StanceError(
-            f"DSE data root {display_path(root)} {state} (data.root={raw_root}); "
-            "set data.root=/path/to/dse, the directory holding train.txt, valid.txt and test.txt"
-        )
-    splits = _cfg(data_cfg, "splits", DEFAULT_SPLITS)
+    root = corpus_root(data_cfg, "DSE", "train.txt, valid.txt and test.txt")
+    splits = config_value(data_cfg, "splits", DEFAULT_SPLITS)
     if isinstance(splits, str):
         splits = [splits]
     files: list[tuple[Path, str]] = []
@@ -281,6 +261,8 @@ def load_dse(data_cfg: Any) -> list[Article]:
         parsed.extend(_read_file(path, split, problems))
     if problems:
         raise InputFormatError(problems)
+    per_split = Counter(article.split for article, _ in parsed)
+    log.info("DSE: %d lines read (%s)", len(parsed), ", ".join(f"{s} {n}" for s, n in per_split.items()))
     return [article for article, _ in parsed]
 
 

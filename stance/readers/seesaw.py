@@ -68,8 +68,8 @@ from pathlib import Path
 from typing import Any
 
 from stance.errors import InputFormatError, Problem, StanceError, display_path
-from stance.paths import resolve_path
 from stance.progress import progress
+from stance.readers.common import config_value, corpus_root
 from stance.schema import Article, StanceLabel
 
 log = logging.getLogger(__name__)
@@ -324,40 +324,12 @@ class SeesawStats:
         )
 
 
-def _cfg(data_cfg: Any, key: str, default: Any = None) -> Any:
-    """`data_cfg[key]` for a DictConfig, dict or attribute object, or `default` when unset."""
-    if isinstance(data_cfg, Mapping) or hasattr(data_cfg, "get"):
-        value = data_cfg.get(key, default)
-    else:
-        value = getattr(data_cfg, key, default)
-    return default if value is None else value
-
-
 def _root(data_cfg: Any) -> Path:
-    raw = _cfg(data_cfg, "root")
-    if raw is None or str(raw).strip() == "":
-        raise StanceError(
-            "the SEESAW reader needs data.root: set data.root=/path/to/seesaw, "
-            "the directory holding meta/, articles/ and annotations/"
-        )
-    root = resolve_path(str(raw))
-    if not root.is_dir():
-        state = "is not a directory" if root.exists() else "does not exist"
-        raise StanceError(
-            f"SEESAW data root {display_path(root)} {state} (data.root={raw}); "
-            "set data.root=/path/to/seesaw, the directory holding meta/, articles/ and annotations/"
-        )
-    for sub in ("meta", "articles", "annotations"):
-        if not (root / sub).is_dir():
-            raise StanceError(
-                f"SEESAW data root {display_path(root)} has no {sub}/ directory; "
-                "set data.root=/path/to/seesaw, the directory holding meta/, articles/ and annotations/"
-            )
-    return root
+    return corpus_root(data_cfg, "SEESAW", "meta/, articles/ and annotations/", ("meta", "articles", "annotations"))
 
 
 def _wanted_splits(data_cfg: Any) -> set[str]:
-    splits = _cfg(data_cfg, "splits", DEFAULT_SPLITS)
+    splits = config_value(data_cfg, "splits", DEFAULT_SPLITS)
     if isinstance(splits, str):
         splits = [splits]
     wanted = set()

@@ -52,6 +52,7 @@ class BuildOptions:
     max_neutral_fraction: float = 0.5
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 42
+    balance_spans: bool = False
 
 
 def assign_split(article_id: str, fractions: Sequence[float], seed: int) -> str:
@@ -174,6 +175,30 @@ def cap_neutral(rows: list[dict[str, Any]], max_fraction: float, seed: int) -> l
     return [r for r in rows if r["origin"] != "co-mention" or id(r) in chosen]
 
 
+def balance_span_presence(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Make "are the mentions marked?" carry no information about the label.
+
+    Co-mention neutrals always have both mentions found (that is how they are
+    made), while annotated pairs often name the actor only in the context ("He
+    accused ..."). Left alone, a model learns "both marked → neutral" and then
+    calls every pair at prediction time, where both are always marked, neutral.
+    Each co-mention neutral gets the marked/unmarked pattern of a random
+    annotated example instead (unmarking drops only the span, not the text).
+    """
+    patterns = [(r["actor_start"] != NO_SPAN, r["target_start"] != NO_SPAN) for r in rows if r["origin"] == "annotated"]
+    if not patterns:
+        return rows
+    rng = random.Random(seed)
+    for row in rows:
+        if row["origin"] == "co-mention":
+            keep_actor, keep_target = rng.choice(patterns)
+            if not keep_actor:
+                row["actor_start"] = row["actor_end"] = NO_SPAN
+            if not keep_target:
+                row["target_start"] = row["target_end"] = NO_SPAN
+    return rows
+
+
 def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions) -> DatasetDict:
     """Turn labelled articles into a DatasetDict with train, validation and test splits, grouped by article."""
     rows_by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
@@ -183,6 +208,8 @@ def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: Bu
     splits = {}
     for name, rows in rows_by_split.items():
         rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
+        if options.balance_spans:
+            rows = balance_span_presence(rows, options.seed)
         splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else empty_split()
     return DatasetDict(splits)
 
@@ -233,6 +260,7 @@ def build_options(data_cfg: Any, seed: int) -> BuildOptions:
         max_neutral_fraction=float(data_cfg.max_neutral_fraction),
         split_fractions=tuple(float(f) for f in data_cfg.split_fractions),  # type: ignore[arg-type]
         seed=seed,
+        balance_spans=bool(data_cfg.get("balance_spans", False)),
     )
 
 

@@ -90,3 +90,26 @@ def test_seed_data_counts_match_the_labels(gazetteer) -> None:
         for stance in STANCES:
             expected = sum(lab.stance == stance for lab in article.labels)
             assert sum(STANCES[r["label"]] == stance for r in rows) == expected
+
+
+def test_balance_spans_gives_neutrals_the_span_pattern_of_labelled_pairs() -> None:
+    from stance.build import NO_SPAN, balance_span_presence
+
+    def row(origin: str, actor: bool, target: bool) -> dict:
+        return {
+            "origin": origin,
+            "actor_start": 0 if actor else NO_SPAN,
+            "actor_end": 3 if actor else NO_SPAN,
+            "target_start": 5 if target else NO_SPAN,
+            "target_end": 9 if target else NO_SPAN,
+        }
+
+    labelled = [row("annotated", False, True)] * 30 + [row("annotated", True, True)] * 10
+    neutrals = [row("co-mention", True, True) for _ in range(400)]
+    out = balance_span_presence([*labelled, *[dict(r) for r in neutrals]], seed=3)
+    unmarked = [r for r in out[40:] if r["actor_start"] == NO_SPAN]
+    assert 0.65 < len(unmarked) / 400 < 0.85  # about the 3/4 of labelled pairs with an unnamed actor
+    assert all(r["actor_end"] == NO_SPAN and r["target_start"] == 5 for r in unmarked)
+    assert out[:40] == labelled  # labelled pairs are never touched
+    again = balance_span_presence([*labelled, *[dict(r) for r in neutrals]], seed=3)
+    assert again == out

@@ -3,7 +3,9 @@
     .venv/bin/python scripts/bench_quality.py                       # the full run (CPU: under an hour)
     .venv/bin/python scripts/bench_quality.py train.max_steps=20    # a smoke run (not written to bench/)
 
-Any further argument is a Hydra override of the training config. In one run it
+Any further argument is a Hydra override of the training config; `--model DIR`
+skips training and evaluates a model the recipe already trained (its training
+time is then read from its metrics.json). In one run it
 trains `experiment=recipe`, scores the model and the majority and TF-IDF + LR
 baselines (fit on train) on the same validation examples, and reports 3-way
 macro-F1 and polarity micro-F1 on the annotated pairs alone (direction given,
@@ -58,8 +60,8 @@ def commit() -> str:
         return "unknown"
 
 
-def run(overrides: list[str]) -> dict:
-    """Train, then evaluate on validation; every figure of the benchmark."""
+def run(overrides: list[str], model_dir: str | None = None) -> dict:
+    """Train (unless `model_dir` is given), then evaluate on validation; every figure of the benchmark."""
     from hydra import compose, initialize_config_dir
 
     from stance.cli import APPLY_CONFIG_DIR, CONFIG_DIR
@@ -69,8 +71,13 @@ def run(overrides: list[str]) -> dict:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         train_cfg = compose("train", overrides=["experiment=recipe", *overrides])
     started = time.time()
-    trained = train(train_cfg)
-    train_wall = time.time() - started
+    if model_dir is None:
+        trained = train(train_cfg)
+        train_wall = time.time() - started
+    else:
+        train_cfg.output_dir = model_dir
+        trained = json.loads((Path(model_dir) / "metrics.json").read_text(encoding="utf-8"))
+        train_wall = trained["wall_time_s"] if "wall_time_s" in trained else trained["train_runtime_s"]
     with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
         eval_cfg = compose(
             "evaluate",
@@ -160,12 +167,17 @@ def markdown(figures: dict) -> str:
 
 def main(argv: list[str]) -> None:
     started = time.time()
-    figures = run(argv)
+    model_dir = None
+    if "--model" in argv:
+        at = argv.index("--model")
+        model_dir = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
+    figures = run(argv, model_dir)
     figures |= {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "hardware": hardware(),
-        "command": " ".join(["python scripts/bench_quality.py", *argv]),
+        "command": " ".join(["python scripts/bench_quality.py", *argv, *(["--model", model_dir] if model_dir else [])]),
         "wall_s": round(time.time() - started, 1),
     }
     smoke = any(a.startswith(("train.max_steps", "data.root")) for a in argv)

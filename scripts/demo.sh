@@ -21,10 +21,10 @@ step "3/4 evaluate on the held-out seed article, beside the baselines"
 
 step "4/4 predict on the raw seed texts"
 if [ -d "$SEEDS" ]; then
-  "$BIN/stance-predict" model=models/$RUN input="$SEEDS" output=outputs/predict/seeds.jsonl
+  "$BIN/stance-predict" model=models/$RUN input="$SEEDS" output=outputs/predict/seeds.jsonl overwrite=true
 else
   echo "no raw seed texts at $SEEDS (set STANCE_SEEDS=...); predicting on the labelled seed articles instead"
-  "$BIN/stance-predict" model=models/$RUN input=data/articles output=outputs/predict/seeds.jsonl
+  "$BIN/stance-predict" model=models/$RUN input=data/articles output=outputs/predict/seeds.jsonl overwrite=true
 fi
 
 cat <<DONE

@@ -208,7 +208,8 @@ def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: Bu
     splits = {}
     for name, rows in rows_by_split.items():
         rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
-        if options.balance_spans:
+        if options.balance_spans and name == "train":
+            # Training only: held-out examples stay as the corpus gives them.
             rows = balance_span_presence(rows, options.seed)
         splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else empty_split()
     return DatasetDict(splits)

@@ -82,7 +82,10 @@ def predict_main(cfg: DictConfig) -> None:
 
     def job(c: DictConfig) -> None:
         result = predict_files(c)
-        print(f"{result['articles']} articles, {result['pairs']} pairs scored")
+        print(
+            f"{result['articles']} articles ({result['articles_without_pairs']} without actor pairs), "
+            f"{result['pairs']} pairs scored"
+        )
         print(f"predictions: {result['output']}\nsummary:     {result['summary']}")
         if result["failed_inputs"]:
             print(f"{result['failed_inputs']} inputs could not be read; see {result['errors']}", file=sys.stderr)

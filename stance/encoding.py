@@ -118,13 +118,15 @@ def header(actor: str, target: str) -> str:
     return f"{actor} toward {target}"
 
 
-def encode_batch(
+def format_inputs(
     rows: Mapping[str, Sequence[Any]], tokenizer: PreTrainedTokenizerBase, config: EncodingConfig
-) -> dict[str, list[list[int]]]:
-    """Encode a batch of examples (columns as in the builder's dataset) into model inputs.
+) -> tuple[list[str], list[str]]:
+    """The text pair (header, body) of each example, cut to fit: what `encode_batch` tokenizes.
 
-    Used as `dataset.map(encode_batch, batched=True, fn_kwargs=...)` at train
-    time and directly at predict time. Only the model-input columns are returned.
+    The fitting needs token counts, so the header, marked sentence and context
+    are tokenized here; texts that repeat across examples (the context of a
+    sentence is shared by all its pairs, a header by every sentence naming the
+    same pair) are tokenized once.
     """
     n = len(rows["actor"])
     heads = [header(rows["actor"][k], rows["target"][k]) for k in range(n)]
@@ -141,22 +143,50 @@ def encode_batch(
         marked = list(rows["text"])
     contexts = list(rows["context"]) if "context" in rows and config.context_sentences > 0 else [""] * n
 
-    head_ids = tokenizer(heads, add_special_tokens=False)["input_ids"]
+    head_of, head_enc = _tokenize_unique(tokenizer, heads, offsets=False)
     sent_enc = tokenizer(marked, add_special_tokens=False, return_offsets_mapping=True)
-    ctx_enc = tokenizer(contexts, add_special_tokens=False, return_offsets_mapping=True)
+    ctx_of, ctx_enc = _tokenize_unique(tokenizer, contexts, offsets=True)
     special = tokenizer.num_special_tokens_to_add(pair=True)
 
     bodies = []
     for k in range(n):
-        budget = config.max_length - special - len(head_ids[k]) - 1 - _SAFETY_MARGIN
+        budget = config.max_length - special - len(head_enc["input_ids"][head_of[k]]) - 1 - _SAFETY_MARGIN
         sentence = _fit_sentence(marked[k], sent_enc["offset_mapping"][k], max(budget, 8))
         used = min(len(sent_enc["input_ids"][k]), max(budget, 8))
         room = budget - used
         context = ""
-        ctx_offsets = ctx_enc["offset_mapping"][k]
+        ctx_offsets = ctx_enc["offset_mapping"][ctx_of[k]]
         if room > 0 and ctx_offsets:
             keep = ctx_offsets[-room:]
             context = contexts[k][keep[0][0] :]
         bodies.append(f"{context} {SENT} {sentence}".strip())
-    encoded = tokenizer(heads, bodies, truncation="only_second", max_length=config.max_length)
+    return heads, bodies
+
+
+def _tokenize_unique(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], offsets: bool) -> tuple[list[int], Any]:
+    """Tokenize each distinct text once: (index of each text's encoding, the encodings)."""
+    unique = list(dict.fromkeys(texts))
+    position = {text: i for i, text in enumerate(unique)}
+    encoded = tokenizer(unique, add_special_tokens=False, return_offsets_mapping=offsets)
+    return [position[text] for text in texts], encoded
+
+
+def tokenize_inputs(
+    heads: Sequence[str], bodies: Sequence[str], tokenizer: PreTrainedTokenizerBase, config: EncodingConfig
+) -> dict[str, list[list[int]]]:
+    """Token ids of formatted (header, body) pairs: the last step of `encode_batch`."""
+    encoded = tokenizer(list(heads), list(bodies), truncation="only_second", max_length=config.max_length)
     return {key: list(value) for key, value in encoded.items()}
+
+
+def encode_batch(
+    rows: Mapping[str, Sequence[Any]], tokenizer: PreTrainedTokenizerBase, config: EncodingConfig
+) -> dict[str, list[list[int]]]:
+    """Encode a batch of examples (columns as in the builder's dataset) into model inputs.
+
+    Used as `dataset.map(encode_batch, batched=True, fn_kwargs=...)` at train
+    time and directly at predict time. Only the model-input columns are returned.
+    It is `format_inputs` (the text pairs) followed by `tokenize_inputs`.
+    """
+    heads, bodies = format_inputs(rows, tokenizer, config)
+    return tokenize_inputs(heads, bodies, tokenizer, config)

@@ -96,6 +96,8 @@ def check_model_folder(path: str | Path) -> Path:
         )
     if sorted(config.get("label2id", {})) != sorted(STANCES):
         raise ModelFolderError(f"{folder} predicts {sorted(config.get('label2id', {}))}, not {list(STANCES)}")
+    if config["label2id"] != LABEL2ID:  # the right names in another order would swap stances silently
+        raise ModelFolderError(f"{folder} numbers its labels {config['label2id']}, this stance reads {LABEL2ID}")
     return folder
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from stance.errors import InputFormatError, Problem, StanceError, display_path
 from stance.paths import resolve_path
 from stance.schema import Article
 from stance.sentences import split_sentences
+
+log = logging.getLogger(__name__)
 
 INPUT_KINDS = ("txt", "jsonl", "json")
 
@@ -42,7 +45,25 @@ def article_from_text(article_id: str, text: str, **meta: str) -> Article:
 
 
 def _files(path: Path, suffix: str) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == suffix) if path.is_dir() else [path]
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file())
+    chosen = [p for p in files if p.suffix.lower() == suffix]
+    others = len(files) - len(chosen)
+    if others:
+        log.warning("%s: %d files that are not %s are ignored", display_path(path), others, suffix)
+    return chosen
+
+
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """(UTF-8 text with a leading BOM dropped, "") or (None, why not): binary data and invalid UTF-8 are named."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return None, f"binary data, not text (NUL byte at offset {nul})"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 text (byte {exc.start})"
 
 
 def iter_inputs(path: str | Path, gazetteer: Gazetteer) -> Iterator[Article | Problem]:
@@ -55,14 +76,17 @@ def iter_inputs(path: str | Path, gazetteer: Gazetteer) -> Iterator[Article | Pr
         for file in _files(path, ".txt"):
             shown = display_path(file)
             try:
-                text = file.read_bytes().decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                yield Problem(shown, f"not UTF-8 text (byte {exc.start})")
-                continue
+                data = file.read_bytes()
             except OSError as exc:
                 yield Problem(shown, f"cannot read: {exc.strerror}")
                 continue
-            yield article_from_text(file.stem, text, origin=shown)
+            text, why = _decode(data)
+            if text is None:
+                yield Problem(shown, why)
+            elif not text.strip():
+                yield Problem(shown, "empty file: no text to score")
+            else:
+                yield article_from_text(file.stem, text, origin=shown)
     elif kind == "jsonl":
         for file in _files(path, ".jsonl"):
             yield from _iter_jsonl(file)
@@ -78,38 +102,63 @@ def iter_inputs(path: str | Path, gazetteer: Gazetteer) -> Iterator[Article | Pr
 
 def _iter_jsonl(file: Path) -> Iterator[Article | Problem]:
     shown = display_path(file)
-    with file.open("rb") as handle:
+    records = 0
+    try:
+        handle = file.open("rb")
+    except OSError as exc:
+        yield Problem(shown, f"cannot read: {exc.strerror}")
+        return
+    with handle:
         for number, raw in enumerate(handle, start=1):
             try:
                 line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
             except UnicodeDecodeError as exc:
+                records += 1
                 yield Problem(shown, f"not UTF-8 text (byte {exc.start})", line=number)
                 continue
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Problem(shown, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number)
-                continue
-            if not isinstance(record, dict):
-                yield Problem(shown, "each line must be a JSON object", line=number)
-                continue
-            aid, text = record.get("id"), record.get("text")
-            if not isinstance(aid, (str, int)) or isinstance(aid, bool) or str(aid).strip() == "":
-                yield Problem(shown, "missing or empty 'id'", line=number, field="id")
-                continue
-            if not isinstance(text, str):
-                yield Problem(shown, "missing 'text' or not a string", line=number, article=str(aid), field="text")
-                continue
-            meta = {}
-            for key in ("title", "date", "source", "url"):
-                value = record.get(key)
-                if value is not None and not isinstance(value, str):
-                    yield Problem(shown, f"must be a string, not {type(value).__name__}", line=number, field=key)
-                    meta = None
-                    break
-                meta[key] = value or ""
-            if meta is None:
-                continue
-            yield article_from_text(str(aid), text, origin=f"{shown}:{number}", **meta)
+            if line:
+                records += 1
+                yield _jsonl_record(line, shown, number)
+    if records == 0:
+        yield Problem(shown, "empty file: no records")
+
+
+def _jsonl_record(line: str, shown: str, number: int) -> Article | Problem:
+    """One JSONL line → an Article, or the Problem with it (every field checked)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Problem(shown, f"invalid JSON: {exc.msg} (column {exc.colno})", line=number)
+    except (ValueError, RecursionError) as exc:  # e.g. nesting too deep, an integer too long
+        return Problem(shown, f"invalid JSON: {type(exc).__name__}", line=number)
+    if not isinstance(record, dict):
+        return Problem(shown, "each line must be a JSON object", line=number)
+    aid, text = record.get("id"), record.get("text")
+    if not isinstance(aid, (str, int)) or isinstance(aid, bool) or str(aid).strip() == "":
+        return Problem(shown, "missing or empty 'id'", line=number, field="id")
+    aid = str(aid)
+    if not _encodable(aid):
+        return Problem(shown, "'id' is not valid Unicode (lone surrogate escape)", line=number, field="id")
+    if not isinstance(text, str):
+        return Problem(shown, "missing 'text' or not a string", line=number, article=aid, field="text")
+    if not text.strip():
+        return Problem(shown, "'text' is empty: nothing to score", line=number, article=aid, field="text")
+    meta: dict[str, str] = {}
+    for key in ("title", "date", "source", "url", "text"):
+        value = record.get(key)
+        if value is not None and not isinstance(value, str):
+            return Problem(shown, f"must be a string, not {type(value).__name__}", line=number, article=aid, field=key)
+        if value is not None and not _encodable(value):
+            return Problem(shown, "not valid Unicode (lone surrogate escape)", line=number, article=aid, field=key)
+        if key != "text":
+            meta[key] = value or ""
+    return article_from_text(aid, text, origin=f"{shown}:{number}", **meta)
+
+
+def _encodable(text: str) -> bool:
+    # JSON may escape lone surrogates ("\ud800"), which no UTF-8 file can hold.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

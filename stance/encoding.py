@@ -121,12 +121,21 @@ def header(actor: str, target: str) -> str:
 def format_inputs(
     rows: Mapping[str, Sequence[Any]], tokenizer: PreTrainedTokenizerBase, config: EncodingConfig
 ) -> tuple[list[str], list[str]]:
-    """The text pair (header, body) of each example, cut to fit: what `encode_batch` tokenizes.
+    """The text pair (header, body) of each example, cut to fit: what `encode_batch` tokenizes."""
+    heads, bodies, _ = _format(rows, tokenizer, config)
+    return heads, bodies
+
+
+def _format(
+    rows: Mapping[str, Sequence[Any]], tokenizer: PreTrainedTokenizerBase, config: EncodingConfig
+) -> tuple[list[str], list[str], list[tuple[list[int], list[int]] | None]]:
+    """`format_inputs`, plus the token ids of (header, body) where the body was not cut.
 
     The fitting needs token counts, so the header, marked sentence and context
     are tokenized here; texts that repeat across examples (the context of a
     sentence is shared by all its pairs, a header by every sentence naming the
-    same pair) are tokenized once.
+    same pair) are tokenized once. When nothing was cut, the body's ids are
+    the context's, [SENT] and the sentence's, so they need no second pass.
     """
     n = len(rows["actor"])
     heads = [header(rows["actor"][k], rows["target"][k]) for k in range(n)]
@@ -148,19 +157,29 @@ def format_inputs(
     ctx_of, ctx_enc = _tokenize_unique(tokenizer, contexts, offsets=True)
     special = tokenizer.num_special_tokens_to_add(pair=True)
 
-    bodies = []
+    sent_id = tokenizer.convert_tokens_to_ids(SENT)
+    bodies: list[str] = []
+    pieces: list[tuple[list[int], list[int]] | None] = []
     for k in range(n):
-        budget = config.max_length - special - len(head_enc["input_ids"][head_of[k]]) - 1 - _SAFETY_MARGIN
+        head_ids = head_enc["input_ids"][head_of[k]]
+        budget = config.max_length - special - len(head_ids) - 1 - _SAFETY_MARGIN
         sentence = _fit_sentence(marked[k], sent_enc["offset_mapping"][k], max(budget, 8))
         used = min(len(sent_enc["input_ids"][k]), max(budget, 8))
         room = budget - used
         context = ""
         ctx_offsets = ctx_enc["offset_mapping"][ctx_of[k]]
+        whole_context = not ctx_offsets
         if room > 0 and ctx_offsets:
             keep = ctx_offsets[-room:]
             context = contexts[k][keep[0][0] :]
+            whole_context = len(keep) == len(ctx_offsets)
         bodies.append(f"{context} {SENT} {sentence}".strip())
-    return heads, bodies
+        if sentence is marked[k] and (whole_context or not context):
+            ctx_ids = ctx_enc["input_ids"][ctx_of[k]] if context else []
+            pieces.append((head_ids, [*ctx_ids, sent_id, *sent_enc["input_ids"][k]]))
+        else:
+            pieces.append(None)
+    return heads, bodies, pieces
 
 
 def _tokenize_unique(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], offsets: bool) -> tuple[list[int], Any]:
@@ -188,5 +207,44 @@ def encode_batch(
     time and directly at predict time. Only the model-input columns are returned.
     It is `format_inputs` (the text pairs) followed by `tokenize_inputs`.
     """
-    heads, bodies = format_inputs(rows, tokenizer, config)
-    return tokenize_inputs(heads, bodies, tokenizer, config)
+    heads, bodies, pieces = _format(rows, tokenizer, config)
+    if not _bert_pair_template(tokenizer):
+        return tokenize_inputs(heads, bodies, tokenizer, config)
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    out: dict[str, list[list[int]]] = {"input_ids": [], "token_type_ids": [], "attention_mask": []}
+    redo = [
+        k for k, piece in enumerate(pieces) if piece is None or len(piece[0]) + len(piece[1]) + 3 > config.max_length
+    ]
+    redone = tokenize_inputs([heads[k] for k in redo], [bodies[k] for k in redo], tokenizer, config) if redo else {}
+    where = {k: i for i, k in enumerate(redo)}
+    for k, piece in enumerate(pieces):
+        if k in where:
+            for key in out:
+                out[key].append(redone[key][where[k]])
+            continue
+        head_ids, body_ids = piece  # type: ignore[misc]
+        ids = [cls, *head_ids, sep, *body_ids, sep]
+        out["input_ids"].append(ids)
+        out["token_type_ids"].append([0] * (len(head_ids) + 2) + [1] * (len(body_ids) + 1))
+        out["attention_mask"].append([1] * len(ids))
+    return out
+
+
+def _bert_pair_template(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether pairs are `[CLS] a [SEP] b [SEP]` with segment ids 0/1, so ids can be joined without a tokenizer pass."""
+    cached = getattr(tokenizer, "_stance_bert_pairs", None)
+    if cached is not None:
+        return cached
+    a = tokenizer("alpha", add_special_tokens=False)["input_ids"]
+    b = tokenizer("beta", add_special_tokens=False)["input_ids"]
+    whole = tokenizer("alpha", "beta")
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    ok = (
+        cls is not None
+        and sep is not None
+        and whole["input_ids"] == [cls, *a, sep, *b, sep]
+        and whole.get("token_type_ids") == [0] * (len(a) + 2) + [1] * (len(b) + 1)
+        and set(whole.keys()) == {"input_ids", "token_type_ids", "attention_mask"}
+    )
+    tokenizer._stance_bert_pairs = ok
+    return ok

@@ -11,7 +11,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from stance.cli import CONFIG_DIR
-from stance.encoding import encode_batch, format_inputs, tokenize_inputs
+from stance.encoding import EncodingConfig, encode_batch, format_inputs, tokenize_inputs
 from stance.errors import StanceError
 from stance.inference import AutoPolicy, length_batches
 from stance.predict import StanceClassifier
@@ -126,7 +126,7 @@ def test_auto_checks_paths_against_fp32_and_logs_its_choice(tiny_model, rows, ca
     assert clf.precision in ("fp32", "bf16", "int8")
     check = clf.scorer.check
     assert check["chosen"] == clf.precision and check["sample"] == AutoPolicy().sample
-    assert {"fp32", "int8"} <= set(check["paths"])
+    assert {"fp32", *clf.scorer.candidates()} == set(check["paths"])
     reference = StanceClassifier.from_pretrained(tiny_model, device="cpu").predict_proba(rows)
     assert (probs.argmax(-1) == reference.argmax(-1)).float().mean() >= 0.95
 
@@ -180,3 +180,12 @@ def test_cuda_half_paths_agree_with_fp32(tiny_model, rows) -> None:
     assert half.device.type == "cpu" and (half.argmax(-1) == fp32.argmax(-1)).float().mean() >= 0.95
     with pytest.raises(StanceError, match="CPU only"):
         StanceClassifier.from_pretrained(tiny_model, device="cuda", precision="int8")
+
+
+@pytest.mark.parametrize("max_length", [160, 48, 24])
+def test_joined_ids_equal_a_full_tokenizer_pass(tiny_model, rows, max_length: int) -> None:
+    clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
+    config = EncodingConfig(max_length=max_length, context_sentences=2)
+    columns = {k: [r[k] for r in rows] for k in rows[0]}
+    heads, bodies = format_inputs(columns, clf.tokenizer, config)
+    assert encode_batch(columns, clf.tokenizer, config) == tokenize_inputs(heads, bodies, clf.tokenizer, config)

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import apply_config, train_config
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from stance.build import dataset_from_config
-from stance.cli import APPLY_CONFIG_DIR, CONFIG_DIR
+from stance.cli import CONFIG_DIR
 from stance.encoding import MARKERS, EncodingConfig, encode_batch
 from stance.metrics import classification_report
 from stance.predict import StanceClassifier, predict_files
@@ -25,21 +26,6 @@ from stance.readers.articles import load_articles
 from stance.schema import STANCES
 
 ROOT = Path(__file__).resolve().parent.parent
-# A learning rate a randomly initialised 2-layer model learns from in a few epochs.
-TINY = ["model=tiny", "train.epochs=8", "train.learning_rate=3e-3", "train.warmup_ratio=0", "train.logging_steps=5"]
-
-
-def train_config(tmp: Path, *overrides: str):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, *overrides])
-    cfg.output_dir = str(tmp / "model")
-    cfg.work_dir = str(tmp / "checkpoints")
-    return cfg
-
-
-def apply_config(name: str, *overrides: str):
-    with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
-        return compose(name, overrides=list(overrides))
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from helpers import train_config as tiny_train_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from stance.cli import CONFIG_DIR
 from stance.commitlog import progress_path
 from stance.errors import Problem, StanceError
 from stance.model import ModelFolderError, check_model_folder
@@ -34,7 +33,6 @@ from stance.readers.raw import article_from_text, iter_inputs
 from stance.schema import STANCES, Article
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["model=tiny", "train.epochs=2", "train.learning_rate=3e-3", "train.warmup_ratio=0", "train.logging_steps=5"]
 PREDICT_CLI = [sys.executable, "-c", "from stance.cli import predict_main; predict_main()"]
 ENV = {**os.environ, "STANCE_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -43,11 +41,7 @@ GOOD = "China criticised the United States on Monday. Russia agreed with Beijing
 
 
 def train_config(tmp: Path, *overrides: str):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, *overrides])
-    cfg.output_dir = str(tmp / "model")
-    cfg.work_dir = str(tmp / "checkpoints")
-    return cfg
+    return tiny_train_config(tmp, "train.epochs=2", *overrides)
 
 
 def predict_config(model: Path, source: Path, output: Path, **extra):

@@ -40,14 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from provenance import commit
+from benchkit import ROOT, commit, setup
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+setup()
 os.environ.setdefault("STANCE_PROGRESS", "0")
 
 SYSTEMS = ("pipeline", "before", "fp32", "bf16", "int8", "auto")

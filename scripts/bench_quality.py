@@ -23,14 +23,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from provenance import commit
+from benchkit import ROOT, commit, setup
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+setup()
 
 
 def hardware() -> str:

@@ -11,22 +11,15 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from stance.actors import Gazetteer
 from stance.schema import STANCES
 
+if TYPE_CHECKING:
+    from stance.predict import PairPrediction
+
 _STANCE_INDEX = {s: i for i, s in enumerate(STANCES)}
-
-
-class _Scored(Protocol):
-    article_id: str
-    actor: str
-    target: str
-    stance: str
-    p_support: float
-    p_oppose: float
-    p_neutral: float
 
 
 class _Edges:
@@ -36,7 +29,7 @@ class _Edges:
         # (actor, target) → [n, count per stance (3), probability sums support/oppose/neutral (3)]
         self.totals: dict[tuple[str, str], list[float]] = {}
 
-    def add(self, actor: str, target: str, p: _Scored) -> None:
+    def add(self, actor: str, target: str, p: PairPrediction) -> None:
         if actor == target:
             return
         t = self.totals.get((actor, target))
@@ -101,7 +94,7 @@ class StanceAggregator:
             self._affiliation[name] = found
         return found
 
-    def add(self, p: _Scored) -> None:
+    def add(self, p: PairPrediction) -> None:
         """Count one scored pair."""
         self.rows += 1
         article = self.articles.get(p.article_id)
@@ -112,7 +105,7 @@ class StanceAggregator:
         if self.by_affiliation is not None:
             self.by_affiliation.add(self._affiliation_of(p.actor), self._affiliation_of(p.target), p)
 
-    def update(self, predictions: Iterable[_Scored]) -> StanceAggregator:
+    def update(self, predictions: Iterable[PairPrediction]) -> StanceAggregator:
         """Count many scored pairs; returns self."""
         for p in predictions:
             self.add(p)
@@ -131,7 +124,7 @@ class StanceAggregator:
         if self.by_affiliation is not None and other.by_affiliation is not None:
             self.by_affiliation.merge(other.by_affiliation)
 
-    def update_by_article(self, predictions: Iterable[_Scored]) -> StanceAggregator:
+    def update_by_article(self, predictions: Iterable[PairPrediction]) -> StanceAggregator:
         """Count rows that come article by article, one article at a time, as a batch job adds them.
 
         The sums are then added in the very order of the job that wrote the rows,
@@ -159,7 +152,7 @@ class StanceAggregator:
         return summary
 
 
-def summarize(predictions: Iterable[_Scored], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
+def summarize(predictions: Iterable[PairPrediction], gazetteer: Gazetteer | None = None) -> dict[str, Any]:
     """Per article and per corpus: for each actor → target, stance counts and mean probabilities.
 
     With a gazetteer, the corpus picture is also given at the level of affiliations

@@ -163,7 +163,8 @@ def _format(
     for k in range(n):
         head_ids = head_enc["input_ids"][head_of[k]]
         budget = config.max_length - special - len(head_ids) - 1 - _SAFETY_MARGIN
-        sentence = _fit_sentence(marked[k], sent_enc["offset_mapping"][k], max(budget, 8))
+        fits = len(sent_enc["input_ids"][k]) <= max(budget, 8)
+        sentence = marked[k] if fits else _fit_sentence(marked[k], sent_enc["offset_mapping"][k], max(budget, 8))
         used = min(len(sent_enc["input_ids"][k]), max(budget, 8))
         room = budget - used
         context = ""
@@ -174,7 +175,7 @@ def _format(
             context = contexts[k][keep[0][0] :]
             whole_context = len(keep) == len(ctx_offsets)
         bodies.append(f"{context} {SENT} {sentence}".strip())
-        if sentence is marked[k] and (whole_context or not context):
+        if fits and (whole_context or not context):
             ctx_ids = ctx_enc["input_ids"][ctx_of[k]] if context else []
             pieces.append((head_ids, [*ctx_ids, sent_id, *sent_enc["input_ids"][k]]))
         else:

@@ -28,7 +28,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from stance.build import dataset_from_config, format_table, label_table
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import StanceError
-from stance.metrics import classification_report, macro_f1
+from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device
 from stance.paths import resolve_path
 from stance.schema import STANCES
@@ -142,7 +142,7 @@ def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
     y_true = np.asarray(prediction.label_ids)
     return {
         "macro_f1": macro_f1(y_true, y_pred),
-        "macro_f1_support_oppose": macro_f1(y_true, y_pred, [0, 1]),
+        "macro_f1_support_oppose": macro_f1(y_true, y_pred, POLAR_IDS),
         "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
     }
 

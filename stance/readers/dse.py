@@ -86,7 +86,6 @@ DIRECTIONS: dict[int, tuple[str, str]] = {
 }
 _SUPPORT, _OPPOSE, _NEUTRAL = (STANCES.index(s) for s in ("support", "oppose", "neutral"))
 _N_FIELDS = 4
-_SHOW_SPAN_WARNINGS = 5
 
 
 @dataclass(frozen=True)
@@ -171,10 +170,8 @@ def _is_int(text: str) -> bool:
     return True
 
 
-def _parse_line(
-    text: str, split: str, number: int, shown: str, problems: list[Problem]
-) -> tuple[Article, Marked] | None:
-    """One corpus line → an Article (and its marked spans), or None with its problems recorded."""
+def _parse_line(text: str, split: str, number: int, shown: str, problems: list[Problem]) -> Article | None:
+    """One corpus line → an Article, or None with its problems recorded."""
     fields = text.split("\t")
     if len(fields) != _N_FIELDS:
         problems.append(
@@ -201,7 +198,7 @@ def _parse_line(
         problems.append(Problem(shown, marked, line=number, field="sentence"))
         return None
     p_to_q, q_to_p = DIRECTIONS[int(label)]
-    article = Article(
+    return Article(
         id=f"dse-{split}-{number}",
         sentences=[marked.text],
         labels=[StanceLabel(0, p, q, p_to_q), StanceLabel(0, q, p, q_to_p)],
@@ -211,7 +208,6 @@ def _parse_line(
         aliases={p: list(dict.fromkeys((p, *marked.p_forms))), q: list(dict.fromkeys((q, *marked.q_forms)))},
         spans={0: {p: marked.p_span, q: marked.q_span}},
     )
-    return article, marked
 
 
 def _looks_like_header(text: str) -> bool:
@@ -223,7 +219,7 @@ def _looks_like_header(text: str) -> bool:
     return not any(e and re.search(_marker(e), fields[0], re.IGNORECASE) for e in (p, q))
 
 
-def _read_file(path: Path, split: str, problems: list[Problem]) -> list[tuple[Article, Marked]]:
+def _read_file(path: Path, split: str, problems: list[Problem]) -> list[Article]:
     shown = display_path(path)
     try:
         data = path.read_bytes()
@@ -232,7 +228,7 @@ def _read_file(path: Path, split: str, problems: list[Problem]) -> list[tuple[Ar
         return []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    parsed: list[tuple[Article, Marked]] = []
+    parsed: list[Article] = []
     lines = data.split(b"\n")
     for number, raw in enumerate(progress(lines, desc=f"reading {path.name}", unit="line"), start=1):
         raw = raw.removesuffix(b"\r")
@@ -256,14 +252,14 @@ def load_dse(data_cfg: Any) -> list[Article]:
     """Read the DSE splits `data_cfg` names (`root`, `splits`) into one Article per line."""
     files = _split_files(data_cfg)
     problems: list[Problem] = []
-    parsed: list[tuple[Article, Marked]] = []
+    parsed: list[Article] = []
     for path, split in files:
         parsed.extend(_read_file(path, split, problems))
     if problems:
         raise InputFormatError(problems)
-    per_split = Counter(article.split for article, _ in parsed)
+    per_split = Counter(article.split for article in parsed)
     log.info("DSE: %d lines read (%s)", len(parsed), ", ".join(f"{s} {n}" for s, n in per_split.items()))
-    return [article for article, _ in parsed]
+    return parsed
 
 
 def five_class(

@@ -1,11 +1,25 @@
-"""What every benchmark records beside its figures: the commit it ran on."""
+"""What the benchmark scripts share: running offline against this checkout, and the commit they ran on."""
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup() -> None:
+    """Import `stance` from this checkout and never reach for a model hub (set before transformers loads)."""
+    sys.path.insert(0, str(ROOT))
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("HF_DATASETS_OFFLINE", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(name, value)
 
 
 def commit() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from stance.actors import Gazetteer, Mention, first_mentions, load_gazetteer
+from stance.actors import Gazetteer, Mention, first_mentions, load_gazetteer, pair_mentions
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.readers import read_articles
@@ -88,11 +88,10 @@ def pair_examples(
     The single place where an example's fields are filled, used both by the
     builder and by prediction, so training and inference see the same inputs.
     """
-    first = first_mentions(mentions)
     context = context_before(sentences, index, context_sentences)
     rows = []
     for actor, target in pairs:
-        a, t = first.get(actor), first.get(target)
+        a, t = pair_mentions(mentions, actor, target)
         rows.append(
             {
                 "id": f"{article_id}:{index}:{actor}->{target}",
@@ -133,7 +132,7 @@ def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
 def sentence_mentions(article: Article, index: int, local: Gazetteer) -> list[Mention]:
     """Actor mentions in sentence `index`: the source's own spans first (they win), then the matcher's."""
     text = article.sentences[index]
-    given = [Mention(actor, s, e, text[s:e]) for actor, (s, e) in article.spans.get(index, {}).items()]
+    given = [Mention(actor, s, e, text[s:e], given=True) for actor, (s, e) in article.spans.get(index, {}).items()]
     return [*given, *local.find(text)]
 
 

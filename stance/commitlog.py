@@ -1,9 +1,10 @@
 """The commit log of a restartable batch job: what is durably done, so a killed run resumes where it stopped.
 
 A job writes its output article by article. After each article it flushes and
-fsyncs the output, then appends `{"article_id", "offset", "pairs"}` (the byte
-offset just after that article's rows) to `<output>.progress.jsonl` and fsyncs
-that too. The log's first line describes the job (model, input, format, …); its
+fsyncs the output, then appends `{"article_id", "offset", "pairs", "precision"}`
+to `<output>.progress.jsonl` and fsyncs that too: the byte offset just after
+that article's rows, and the numeric path that scored it (so that a resumed
+`precision=auto` job keeps the path it chose instead of measuring again). The log's first line describes the job (model, input, format, …); its
 last line, once the job has finished, is `{"complete": true, …}`.
 
 On restart, `CommitLog.resume` reads the log back: the output is cut to the last
@@ -35,6 +36,7 @@ class Resumed:
     articles: int = 0
     without_pairs: int = 0
     was_complete: bool = False
+    precision: str | None = None  # the precision the first run scored at (what `auto` chose)
 
 
 def progress_path(output: Path) -> Path:
@@ -93,7 +95,8 @@ class CommitLog:
         if offset > size:  # not even the CSV header survived
             return None
         os.truncate(output, offset)
-        state = Resumed(offset=offset, was_complete=complete)
+        chosen = [str(c["precision"]) for c in commits if c.get("precision") not in (None, "auto")]
+        state = Resumed(offset=offset, was_complete=complete, precision=chosen[-1] if chosen else None)
         for c in commits:
             state.done.add(str(c["article_id"]))
             state.articles += 1

@@ -467,7 +467,14 @@ class _BatchJob:
             self.open_parts.append(part)
             return
         self.offset = self.writer.commit()
-        self.commits.commit({"article_id": part.article_id, "offset": self.offset, "pairs": self.article_pairs})
+        self.commits.commit(
+            {
+                "article_id": part.article_id,
+                "offset": self.offset,
+                "pairs": self.article_pairs,
+                "precision": self.classifier.precision,
+            }
+        )
         self.aggregator.merge(self.pending)
         self.pending = StanceAggregator(self.classifier.gazetteer)
         self.articles += 1
@@ -574,12 +581,16 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     errors_path = output.with_name(output.stem + ".errors.jsonl")
     summary_path = output.with_name(output.stem + ".summary.json")
     resumed = None if bool(cfg.get("overwrite", False)) else CommitLog.resume(log_path, output, job)
+    precision = str(cfg.get("precision", "fp32"))
+    if precision == "auto" and resumed is not None and resumed[1].precision:
+        # `auto` measures speed, so it could choose differently the second time: one job, one numeric path.
+        precision = resumed[1].precision
     classifier = StanceClassifier.from_pretrained(
         resolve_path(cfg.model),
         device=str(cfg.device),
         gazetteer=cfg.gazetteer,
         batch_size=int(cfg.batch_size),
-        precision=str(cfg.get("precision", "fp32")),
+        precision=precision,
         threads=cfg.get("threads"),
     )
     log.info(

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from stance.actors import Gazetteer
+from stance.actors import Gazetteer, Mention, pair_mentions
 from stance.errors import InputFormatError
 
 
@@ -116,3 +116,27 @@ def test_article_local_aliases_extend_detection(gazetteer: Gazetteer) -> None:
     text = "Mr. Obama said the mainland and China agreed."
     assert [m.actor for m in local.find(text)] == ["Barack Obama", "China", "China"]
     assert "Barack Obama" not in gazetteer
+
+
+def test_the_nearest_mentions_of_a_pair_are_the_ones_marked(gazetteer: Gazetteer) -> None:
+    text = "Chinese carmakers face new tariffs from Washington, a move Beijing condemned."
+    actor, target = pair_mentions(gazetteer.find(text), "China", "United States")
+    assert (actor.text, target.text) == ("Beijing", "Washington")
+    # The reverse direction marks the same two mentions.
+    actor, target = pair_mentions(gazetteer.find(text), "United States", "China")
+    assert (actor.text, target.text) == ("Washington", "Beijing")
+
+
+def test_pair_mentions_ties_absent_actors_and_source_spans(gazetteer: Gazetteer) -> None:
+    text = "China and Russia met; Russia and China agreed."
+    mentions = gazetteer.find(text)
+    # Two pairs equally close: the earlier one.
+    actor, target = pair_mentions(mentions, "China", "Russia")
+    assert (actor.start, target.start) == (0, text.index("Russia"))
+    # An actor not in the sentence: the other's first mention, and None.
+    actor, target = pair_mentions(mentions, "China", "Japan")
+    assert actor.start == 0 and target is None
+    # A span the source marked itself wins over nearer matches.
+    own = Mention("China", text.rindex("China"), text.rindex("China") + 5, "China", given=True)
+    actor, target = pair_mentions([own, *mentions], "China", "Russia")
+    assert actor is own and target.start == text.rindex("Russia")

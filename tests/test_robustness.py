@@ -545,3 +545,26 @@ def test_aggregator_equals_summarize_and_ignores_self_edges(gazetteer) -> None:
     assert edge["mean_probability"]["oppose"] == pytest.approx(0.45)
     # Xi Jinping rolls up to China: a self-edge, left out of the affiliation picture.
     assert ("China", "China") not in {(e["actor"], e["target"]) for e in summary["corpus_by_affiliation"]}
+
+
+def test_a_resumed_auto_job_keeps_the_precision_it_chose(trained, tmp_path: Path) -> None:
+    folder, _ = trained
+    inputs = tmp_path / "in"
+    _many_articles(inputs, 6)
+    out = tmp_path / "rows.jsonl"
+    predict_files(predict_config(folder, inputs, out, precision="int8"))
+    log_path = out.with_name("rows.jsonl.progress.jsonl")
+    lines = jsonl(log_path)
+    assert [line["precision"] for line in lines[1:-1]] == ["int8"] * 6
+    first_rows = jsonl(out)
+    # Undo the last two articles and the end mark, as a run killed there leaves the log.
+    log_path.write_text("".join(json.dumps(line) + "\n" for line in lines[:-3]), encoding="utf-8")
+
+    predict_files(predict_config(folder, inputs, out, precision="auto"))
+    lines = jsonl(log_path)
+    assert lines[-1]["complete"] and [line["precision"] for line in lines[1:-1]] == ["int8"] * 6
+    # The two articles scored again come out as the first time (int8's dynamic scales move with the batch).
+    rows = jsonl(out)
+    assert [r["stance"] for r in rows] == [r["stance"] for r in first_rows]
+    for again, first in zip(rows, first_rows, strict=True):
+        assert again["p_oppose"] == pytest.approx(first["p_oppose"], abs=1e-4)

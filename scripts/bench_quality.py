@@ -147,7 +147,12 @@ def markdown(figures: dict) -> str:
     ]
     for label, c in systems["model"]["per_class"].items():
         lines.append(f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
-    lines.append("")
+    lines += [
+        "",
+        "Variants of the recipe that were measured, and why the polarity target is out of reach for this",
+        "model: `bench/quality-experiments.md` (written by hand; this file is the script's).",
+        "",
+    ]
     return "\n".join(lines)
 
 

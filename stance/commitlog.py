@@ -3,9 +3,11 @@
 A job writes its output article by article. After each article it flushes and
 fsyncs the output, then appends `{"article_id", "offset", "pairs", "precision"}`
 to `<output>.progress.jsonl` and fsyncs that too: the byte offset just after
-that article's rows, and the numeric path that scored it (so that a resumed
-`precision=auto` job keeps the path it chose instead of measuring again). The log's first line describes the job (model, input, format, …); its
-last line, once the job has finished, is `{"complete": true, …}`.
+that article's rows, and the numeric path that scored it (`auto` before `auto`
+has chosen: such articles ran at fp32). A resumed `precision=auto` job keeps
+the path the first run chose instead of measuring again. The log's first line describes the job (model,
+input, format, …); its last line, once the job has finished, is
+`{"complete": true, …}`.
 
 On restart, `CommitLog.resume` reads the log back: the output is cut to the last
 committed offset (which drops a half-written article or a torn line), and the

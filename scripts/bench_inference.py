@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -40,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchkit import ROOT, commit, setup
+from benchkit import ROOT, commit, cpu, setup
 
 setup()
 os.environ.setdefault("STANCE_PROGRESS", "0")
@@ -271,17 +270,9 @@ def hardware() -> dict[str, Any]:
     import torch
     import transformers
 
-    cpu, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    name, flags = cpu()
     return {
-        "cpu": cpu,
+        "cpu": name,
         "cores": os.cpu_count(),
         "cpu_flags": {f: f in flags for f in CPU_FLAGS},
         "torch": torch.__version__,

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchkit import ROOT, commit, setup
+from benchkit import ROOT, commit, cpu, setup
 
 setup()
 
@@ -32,15 +31,7 @@ def hardware() -> str:
     """CPU model and cores, and the GPU when there is one."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"{cpu}, {os.cpu_count()} cores visible, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    text = f"{cpu()[0]}, {os.cpu_count()} cores visible, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     if torch.cuda.is_available():
         text += f", GPU {torch.cuda.get_device_name(0)}"
     return text

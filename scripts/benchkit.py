@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,17 @@ def commit() -> str:
         return sha.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except OSError:
         return "unknown"
+
+
+def cpu() -> tuple[str, set[str]]:
+    """The CPU's model name and feature flags, from /proc/cpuinfo where there is one."""
+    name, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return name, flags

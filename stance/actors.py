@@ -195,7 +195,7 @@ class Gazetteer:
 
     def actors_in(self, text: str) -> list[str]:
         """The distinct actors mentioned in `text`, in order of first mention."""
-        return list(dict.fromkeys(m.actor for m in self.find(text)))
+        return mentioned_actors(self.find(text))
 
 
 @lru_cache(maxsize=8)
@@ -208,12 +208,9 @@ def load_gazetteer(path: str | Path = DEFAULT_GAZETTEER) -> Gazetteer:
     return _load_cached(str(resolve_path(path)))
 
 
-def first_mentions(mentions: Iterable[Mention]) -> dict[str, Mention]:
-    """The first mention of each actor."""
-    first: dict[str, Mention] = {}
-    for m in mentions:
-        first.setdefault(m.actor, m)
-    return first
+def mentioned_actors(mentions: Iterable[Mention]) -> list[str]:
+    """The distinct actors of `mentions`, in order of first mention."""
+    return list(dict.fromkeys(m.actor for m in mentions))
 
 
 def pair_mentions(mentions: Sequence[Mention], actor: str, target: str) -> tuple[Mention | None, Mention | None]:

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from stance.actors import Gazetteer, Mention, first_mentions, load_gazetteer, pair_mentions
+from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.readers import read_articles
@@ -149,7 +149,7 @@ def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptio
         labelled = by_sentence.get(i, {})
         unlabelled = []
         if options.neutral_pairs:
-            unlabelled = [p for p in ordered_pairs(list(first_mentions(mentions))) if p not in labelled]
+            unlabelled = [p for p in ordered_pairs(mentioned_actors(mentions)) if p not in labelled]
         examples = pair_examples(
             article.id, article.sentences, i, mentions, [*labelled, *unlabelled], options.context_sentences
         )

@@ -97,8 +97,10 @@ class CommitLog:
         if offset > size:  # not even the CSV header survived
             return None
         os.truncate(output, offset)
-        chosen = [str(c["precision"]) for c in commits if c.get("precision") not in (None, "auto")]
-        state = Resumed(offset=offset, was_complete=complete, precision=chosen[-1] if chosen else None)
+        chosen = next(
+            (str(c["precision"]) for c in reversed(commits) if c.get("precision") not in (None, "auto")), None
+        )
+        state = Resumed(offset=offset, was_complete=complete, precision=chosen)
         for c in commits:
             state.done.add(str(c["article_id"]))
             state.articles += 1

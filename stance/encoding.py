@@ -14,7 +14,7 @@ same `encode_batch`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -54,23 +54,36 @@ def add_marker_tokens(tokenizer: PreTrainedTokenizerBase) -> int:
 
 def mark(text: str, actor_span: tuple[int, int] | None, target_span: tuple[int, int] | None) -> str:
     """The sentence with [ACTOR]/[TARGET] markers around the given character spans."""
-    spans = []
-    if actor_span is not None:
-        spans.append((actor_span, ACTOR_OPEN, ACTOR_CLOSE))
-    if target_span is not None:
-        spans.append((target_span, TARGET_OPEN, TARGET_CLOSE))
+    brackets = {"actor": (ACTOR_OPEN, ACTOR_CLOSE), "target": (TARGET_OPEN, TARGET_CLOSE)}
+    return splice_mentions(
+        text, actor_span, target_span, lambda role, m: f"{brackets[role][0]} {m} {brackets[role][1]}"
+    )[0]
+
+
+def splice_mentions(
+    text: str,
+    actor_span: tuple[int, int] | None,
+    target_span: tuple[int, int] | None,
+    replace: Callable[[str, str], str],
+) -> tuple[str, set[str]]:
+    """`text` with each known mention replaced by `replace(role, mention)`, and the roles replaced.
+
+    Roles are "actor" and "target"; of two overlapping mentions only the first is replaced.
+    """
+    spans = [(span, role) for span, role in ((actor_span, "actor"), (target_span, "target")) if span is not None]
     spans.sort(key=lambda s: s[0])
     if len(spans) == 2 and spans[0][0][1] > spans[1][0][0]:
-        spans = spans[:1]  # overlapping mentions: mark the first only
+        spans = spans[:1]
     out, pos = [], 0
-    for (start, end), open_, close in spans:
-        out += [text[pos:start], open_, " ", text[start:end], " ", close]
+    for (start, end), role in spans:
+        out += [text[pos:start], replace(role, text[start:end])]
         pos = end
     out.append(text[pos:])
-    return "".join(out)
+    return "".join(out), {role for _, role in spans}
 
 
-def _span(row: Mapping[str, Any], role: str) -> tuple[int, int] | None:
+def span_of(row: Mapping[str, Any], role: str) -> tuple[int, int] | None:
+    """The character span of the `role` ("actor" or "target") mention of an example, or None when unknown."""
     start, end = row.get(f"{role}_start", -1), row.get(f"{role}_end", -1)
     if start is None or end is None or start < 0 or end <= start:
         return None
@@ -143,8 +156,8 @@ def _format(
         marked = [
             mark(
                 rows["text"][k],
-                _span({f: rows[f][k] for f in ("actor_start", "actor_end") if f in rows}, "actor"),
-                _span({f: rows[f][k] for f in ("target_start", "target_end") if f in rows}, "target"),
+                span_of({f: rows[f][k] for f in ("actor_start", "actor_end") if f in rows}, "actor"),
+                span_of({f: rows[f][k] for f in ("target_start", "target_end") if f in rows}, "target"),
             )
             for k in range(n)
         ]

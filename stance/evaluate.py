@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from stance.actors import load_gazetteer
 from stance.build import article_examples, build_dataset, build_options
+from stance.encoding import span_of, splice_mentions
 from stance.errors import StanceError
 from stance.metrics import classification_report
 from stance.paths import resolve_path
@@ -36,22 +37,12 @@ def baseline_text(row: dict[str, Any]) -> str:
     Placeholders let a linear model learn "ACTORSLOT criticised TARGETSLOT" rather
     than which names tend to co-occur; without spans, the names lead the text.
     """
-    text = row["text"]
-    spans = [
-        (row.get("actor_start", -1), row.get("actor_end", -1), ACTOR_SLOT),
-        (row.get("target_start", -1), row.get("target_end", -1), TARGET_SLOT),
-    ]
-    known = sorted((s, e, slot) for s, e, slot in spans if s is not None and s >= 0 and e > s)
-    if len(known) == 2 and known[0][1] > known[1][0]:
-        known = known[:1]
-    out, pos = [], 0
-    for start, end, slot in known:
-        out += [text[pos:start], f" {slot} "]
-        pos = end
-    out.append(text[pos:])
-    missing = {ACTOR_SLOT, TARGET_SLOT} - {slot for *_, slot in known}
-    prefix = " ".join(f"{slot} {row['actor'] if slot == ACTOR_SLOT else row['target']}" for slot in sorted(missing))
-    return f"{prefix} {''.join(out)}".strip()
+    slots = {"actor": ACTOR_SLOT, "target": TARGET_SLOT}
+    body, replaced = splice_mentions(
+        row["text"], span_of(row, "actor"), span_of(row, "target"), lambda role, _: f" {slots[role]} "
+    )
+    prefix = " ".join(f"{slots[role]} {row[role]}" for role in ("actor", "target") if role not in replaced)
+    return f"{prefix} {body}".strip()
 
 
 def fit_baselines(train: Dataset, seed: int = 42) -> dict[str, Pipeline | DummyClassifier]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from stance.actors import Gazetteer, load_gazetteer
+from stance.actors import Gazetteer, load_gazetteer, mentioned_actors
 from stance.aggregate import StanceAggregator, write_summary
 from stance.build import article_gazetteer, ordered_pairs, pair_examples, sentence_mentions
 from stance.commitlog import CommitLog, Resumed, progress_path
@@ -238,7 +238,7 @@ def article_pairs(article: Article, gazetteer: Gazetteer, context_sentences: int
     rows: list[dict[str, Any]] = []
     for i in range(len(article.sentences)):
         mentions = sentence_mentions(article, i, local)
-        actors = list(dict.fromkeys(m.actor for m in mentions))
+        actors = mentioned_actors(mentions)
         if len(actors) >= 2:
             rows.extend(
                 pair_examples(article.id, article.sentences, i, mentions, ordered_pairs(actors), context_sentences)

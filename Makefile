@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 test: install  ## fast tests (CI)
 	$(PY) -m pytest -q
 
-test-slow: install  ## slow tests and benchmarks too
+test-slow: install  ## the fast tests and the ones marked slow
 	$(PY) -m pytest -q -m "slow or not slow"
 
 lint: install

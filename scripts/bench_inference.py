@@ -10,6 +10,8 @@ torch threads:
 * `pipeline`: `transformers.pipeline("text-classification", model=<folder>,
   batch_size=32, top_k=None)` fed the text pairs `stance.encoding.format_inputs`
   makes (`{"text": header, "text_pair": body}`), so it sees the same token ids;
+* `pipeline-bf16`: the same with `dtype=torch.bfloat16`, so the gain at equal
+  precision shows beside the gain from precision;
 * `stance before #5`: the scoring loop as it was (encode and pad each batch of 32
   in input order, fp32), for the accuracy and speed of the code this replaced;
 * `stance fp32`, `bf16`, `int8`, `auto`: `StanceClassifier` at each precision.
@@ -19,8 +21,10 @@ rows, its encoding included; the pipeline from the already formatted text, so
 its formatting is not counted against it), articles/s end to end from raw text
 (sentence split, actor finding, scoring), peak RSS of the process
 (`resource.getrusage`, imports and model included), and macro-F1 on the labelled
-pairs (the builder's labelled examples of the same articles, co-mention neutrals
-capped as in training). Writes `bench/inference.md` and `bench/inference.json`.
+pairs (the builder's labelled examples of the same articles, every pair, as
+evaluation scores them). The model defaults to the one `bench/quality.json`
+reports, and its weights' sha256 is recorded. Writes `bench/inference.md` and
+`bench/inference.json`.
 """
 
 from __future__ import annotations
@@ -44,8 +48,12 @@ from benchkit import ROOT, commit, cpu, setup
 setup()
 os.environ.setdefault("STANCE_PROGRESS", "0")
 
-SYSTEMS = ("pipeline", "before", "fp32", "bf16", "int8", "auto")
-LABELS = {"pipeline": "transformers pipeline", "before": "stance before #5"}
+SYSTEMS = ("pipeline", "pipeline-bf16", "before", "fp32", "bf16", "int8", "auto")
+LABELS = {
+    "pipeline": "transformers pipeline",
+    "pipeline-bf16": "transformers pipeline bf16",
+    "before": "stance before #5",
+}
 WARMUP_PAIRS = 8  # fewer than `auto` needs to decide, so its check is inside the timed run
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx512_fp16")
 
@@ -82,7 +90,7 @@ def load_inputs(args: argparse.Namespace) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
     from stance.actors import load_gazetteer
-    from stance.build import article_examples, build_options, cap_neutral
+    from stance.build import article_examples, build_options
     from stance.encoding import format_inputs
     from stance.model import load_stance_model
 
@@ -104,7 +112,6 @@ def load_inputs(args: argparse.Namespace) -> dict[str, Any]:
         data_name = "SEESAW valid stories"
     options = replace(build_options(data_cfg, 42), context_sentences=encoding.context_sentences)
     rows = [row for article in articles for row in article_examples(article, gazetteer, options)]
-    rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
     total_pairs = len(rows)
     if args.pairs and len(rows) > args.pairs:
         rows = random.Random(0).sample(rows, args.pairs)
@@ -157,14 +164,15 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
     rows, raw = inputs["rows"], inputs["raw_articles"]
     result: dict[str, Any] = {"system": system, "threads": torch.get_num_threads(), "load_before": machine_load()}
     started = time.perf_counter()
-    if system == "pipeline":
+    if system.startswith("pipeline"):
         from transformers import pipeline
 
         from stance.actors import load_gazetteer
         from stance.encoding import EncodingConfig, format_inputs
         from stance.predict import article_pairs
 
-        pipe = pipeline("text-classification", model=model, device="cpu", batch_size=32)
+        dtype = torch.bfloat16 if system == "pipeline-bf16" else torch.float32
+        pipe = pipeline("text-classification", model=model, device="cpu", batch_size=32, dtype=dtype)
         gazetteer = load_gazetteer(inputs["gazetteer"])
         encoding = EncodingConfig(max_length=inputs["max_length"], context_sentences=inputs["context_sentences"])
         order = [pipe.model.config.id2label[i] for i in range(len(STANCES))]
@@ -173,7 +181,7 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
 
         def score_text(heads: list[str], bodies: list[str]) -> torch.Tensor:
             outputs = pipe([{"text": h, "text_pair": b} for h, b in zip(heads, bodies, strict=True)], **kwargs)
-            return torch.tensor([[{o["label"]: o["score"] for o in out}[s] for s in STANCES] for out in outputs])
+            return torch.tensor([[float({o["label"]: o["score"] for o in out}[s]) for s in STANCES] for out in outputs])
 
         def score_articles() -> int:
             pairs = [
@@ -327,9 +335,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Hardware: {hw['cpu']}, {hw['cores']} cores, torch {hw['torch']} ({hw['torch_threads']} threads), "
         f"transformers {hw['transformers']}; GPU: {hw['gpu'] or 'none'}.",
         f"- CPU flags: {flags}.",
-        f"- Model: `{report['model']}` (max_length {inp['max_length']}, {inp['context_sentences']} context sentence(s)).",
+        f"- Model: `{report['model']}`, weights sha256 `{report['weights_sha256']}`, trained by "
+        f"`{report['model_run']}` (max_length {inp['max_length']}, {inp['context_sentences']} context sentence(s)).",
         f"- Labelled pairs: {inp['pairs']} drawn at random (seed 0) from the {inp['labelled_pairs_total']} builder "
-        f"examples of the {inp['articles_total']} {inp['data']} articles (co-mention neutrals capped as in training).",
+        f"examples of the {inp['articles_total']} {inp['data']} articles (every pair, as evaluation scores them).",
         f"- End to end: {inp['articles']} of those articles as raw text (sentences joined; each source's actor list "
         f"kept), split, actor pairs found and scored: {inp['e2e_pairs']} pairs.",
         "- Every system runs in a fresh process, one after another; peak memory is the process's peak RSS "
@@ -393,10 +402,31 @@ def targets(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def quality_model() -> str:
+    """The model folder `bench/quality.json` reports, checked by its weights' sha256."""
+    from stance.paths import file_sha256
+
+    report = json.loads((ROOT / "bench" / "quality.json").read_text())
+    folder, expected = report["reported_model"]["folder"], report["reported_model"]["weights_sha256"]
+    if file_sha256(ROOT / folder / "model.safetensors") != expected:
+        sys.exit(f"{folder} is not the model bench/quality.json reports (sha256 differs): rerun bench_quality.py")
+    return folder
+
+
+def model_run(folder: str) -> str:
+    """The training run that made a model folder: its run name and the overrides that matter."""
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(Path(folder) / "training_config.yaml")
+    return f"stance-train run_name={cfg.run_name} seed={cfg.seed} (data={cfg.data.name}, model={cfg.model.name})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", action="store_true", help="models/minilm-seed on the seed articles")
-    parser.add_argument("--model", help="model folder (default: models/recipe-seesaw, or models/minilm-seed)")
+    parser.add_argument(
+        "--model", help="model folder (default: the one bench/quality.json reports, or models/minilm-seed)"
+    )
     parser.add_argument("--pairs", type=int, default=2000, help="labelled pairs to score (0: all)")
     parser.add_argument("--articles", type=int, default=24, help="articles end to end (0: all)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}")
@@ -405,12 +435,14 @@ def main() -> None:
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.model = str(ROOT / (args.model or ("models/minilm-seed" if args.seed else "models/recipe-seesaw")))
+    args.model = str(ROOT / (args.model or ("models/minilm-seed" if args.seed else quality_model())))
 
     if args.worker:
         inputs = json.loads(Path(args.inputs).read_text())
         Path(args.result).write_text(json.dumps(run_system(args.worker, args.model, inputs)))
         return
+
+    from stance.paths import file_sha256
 
     systems = [s for s in args.systems.split(",") if s]
     unknown = set(systems) - set(SYSTEMS)
@@ -443,6 +475,8 @@ def main() -> None:
         "commit": commit(),
         "hardware": hardware(),
         "model": str(Path(args.model).relative_to(ROOT)) if args.model.startswith(str(ROOT)) else args.model,
+        "weights_sha256": file_sha256(Path(args.model) / "model.safetensors"),
+        "model_run": model_run(args.model),
         "inputs": {
             "data": inputs["data"],
             "articles_total": inputs["articles_total"],

@@ -16,10 +16,11 @@ import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
+from stance.errors import Problem, write_problems
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.readers import read_articles
-from stance.schema import SPLITS, STANCES, Article
+from stance.schema import SOURCE_SPLITS, SPLITS, STANCES, Article
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ FEATURES = Features(
         "target_end": Value("int32"),
         "label": ClassLabel(names=list(STANCES)),
         "origin": Value("string"),
+        "group": Value("string"),
     }
 )
 NO_SPAN = -1
@@ -53,19 +55,46 @@ class BuildOptions:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 42
     balance_spans: bool = False
+    dev_fraction: float = 0.0
+
+
+def _unit_hash(key: str) -> float:
+    """A number in [0, 1) fixed by `key` alone: splits made from it never move when other items are added."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64
 
 
 def assign_split(article_id: str, fractions: Sequence[float], seed: int) -> str:
     """A split for an article that has none: a stable hash of (seed, id), so adding articles moves no others."""
-    digest = hashlib.sha256(f"{seed}:{article_id}".encode()).digest()
-    u = int.from_bytes(digest[:8], "big") / 2**64
+    u = _unit_hash(f"{seed}:{article_id}")
     total = sum(fractions)
     cumulative = 0.0
-    for name, fraction in zip(SPLITS, fractions, strict=True):
+    for name, fraction in zip(SOURCE_SPLITS, fractions, strict=True):
         cumulative += fraction / total
         if u < cumulative:
             return name
-    return SPLITS[-1]
+    return SOURCE_SPLITS[-1]
+
+
+def in_dev(group: str, fraction: float) -> bool:
+    """Whether a training group (story, sentence or article) belongs to the development split.
+
+    Fixed by a hash of the group id alone (no seed): every run, seed and recipe
+    variant is chosen on the same dev groups, and a group is never split.
+    """
+    return fraction > 0 and _unit_hash(f"dev:{group}") < fraction
+
+
+def article_group(article: Article) -> str:
+    """The unit an article belongs to for splitting and resampling: its `group`, else the article itself."""
+    return article.group or article.id
+
+
+def split_of(article: Article, options: BuildOptions) -> str:
+    """The builder's split of an article: its own (or a hashed one), with `dev` carved out of train by group."""
+    split = article.split or assign_split(article.id, options.split_fractions, options.seed)
+    if split == "train" and in_dev(article_group(article), options.dev_fraction):
+        return "dev"
+    return split
 
 
 def context_before(sentences: Sequence[str], index: int, n: int) -> str:
@@ -199,17 +228,26 @@ def balance_span_presence(rows: list[dict[str, Any]], seed: int) -> list[dict[st
 
 
 def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions) -> DatasetDict:
-    """Turn labelled articles into a DatasetDict with train, validation and test splits, grouped by article."""
+    """Turn labelled articles into a DatasetDict (train, dev, validation, test), never splitting a group.
+
+    `dev` is `options.dev_fraction` of the training groups. Only `train` is
+    reshaped (co-mention neutrals capped, optionally span-balanced): every
+    evaluation split keeps all its pairs, as prediction meets them.
+    """
     rows_by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for article in progress(articles, desc="building examples", unit="article"):
-        split = article.split or assign_split(article.id, options.split_fractions, options.seed)
-        rows_by_split[split].extend(article_examples(article, gazetteer, options))
+        split = split_of(article, options)
+        group = article_group(article)
+        rows = article_examples(article, gazetteer, options)
+        for row in rows:
+            row["group"] = group
+        rows_by_split[split].extend(rows)
     splits = {}
     for name, rows in rows_by_split.items():
-        rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
-        if options.balance_spans and name == "train":
-            # Training only: held-out examples stay as the corpus gives them.
-            rows = balance_span_presence(rows, options.seed)
+        if name == "train":
+            rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
+            if options.balance_spans:
+                rows = balance_span_presence(rows, options.seed)
         splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else empty_split()
     return DatasetDict(splits)
 
@@ -261,22 +299,31 @@ def build_options(data_cfg: Any, seed: int) -> BuildOptions:
         split_fractions=tuple(float(f) for f in data_cfg.split_fractions),  # type: ignore[arg-type]
         seed=seed,
         balance_spans=bool(data_cfg.get("balance_spans", False)),
+        dev_fraction=float(data_cfg.get("dev_fraction", 0.0)),
     )
 
 
-def dataset_from_config(cfg: Any) -> DatasetDict:
-    """Read the configured data and build its DatasetDict in memory."""
+def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None) -> DatasetDict:
+    """Read the configured data and build its DatasetDict in memory (malformed external records into `skipped`)."""
     gazetteer = load_gazetteer(cfg.data.gazetteer)
-    articles = read_articles(cfg.data, gazetteer)
+    articles = read_articles(cfg.data, gazetteer, skipped)
     log.info("read %d articles (%s)", len(articles), cfg.data.name)
     return build_dataset(articles, gazetteer, build_options(cfg.data, int(cfg.seed)))
 
 
 def build_from_config(cfg: Any) -> dict[str, dict[str, int]]:
-    """stance-build: build the dataset, save it with its stats table, print the table."""
-    dataset = dataset_from_config(cfg)
+    """stance-build: build the dataset, save it with its stats table, print the table.
+
+    Malformed records of an external corpus that were skipped are listed in
+    `skipped.jsonl` beside the dataset, one problem per line.
+    """
+    skipped: list[Problem] = []
+    dataset = dataset_from_config(cfg, skipped)
     output_dir = resolve_path(cfg.output_dir)
     table = save_dataset(dataset, output_dir)
+    write_problems(skipped, output_dir / "skipped.jsonl")
     print(format_table(table))
+    if skipped:
+        print(f"{len(skipped)} malformed records skipped, listed in {output_dir / 'skipped.jsonl'}")
     print(f"dataset written to {output_dir} (table in {output_dir / 'stats.json'})")
     return table

@@ -44,7 +44,7 @@ def train_main(cfg: DictConfig) -> None:
     def job(c: DictConfig) -> None:
         metrics = train(c)
         print(f"model saved to {c.output_dir}")
-        for split in ("validation", "test"):
+        for split in ("dev", "validation", "test"):
             if split in metrics:
                 m = metrics[split]
                 print(f"{split}: macro-F1 {m['macro_f1']:.3f}, accuracy {m['accuracy']:.3f} (n={m['n']})")
@@ -59,18 +59,31 @@ def evaluate_main(cfg: DictConfig) -> None:
 
     def job(c: DictConfig) -> None:
         results = evaluate(c)
-        print(f"{results['data']}: {results['systems']['model']['n']} examples")
-        print(f"{'system':<10}{'accuracy':>10}{'macro-F1':>10}{'95% CI':>15}{'F1 s/o':>8}{'ECE':>7}")
-        for name, r in results["systems"].items():
-            low, high = r.get("macro_f1_ci95", [float("nan")] * 2)
+        if "systems" in results:
+            print(f"{results['data']}: {results['systems']['model']['n']} labelled examples (classifier only)")
             print(
-                f"{name:<10}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{f'{low:.3f}–{high:.3f}':>15}"
-                f"{r['macro_f1_support_oppose']:>8.3f}{r.get('ece', float('nan')):>7.3f}"
+                f"{'system':<10}{'accuracy':>10}{'macro-F1':>10}{'95% CI':>15}{'F1 s/o':>8}{'polarity':>10}{'ECE':>7}"
             )
-        print(confusion_text(results["systems"]["model"]))
-        for name, extra in results.get("corpus_metrics", {}).items():
-            print(f"{name}: micro-F1 {extra['micro_f1']:.3f}, macro-F1 {extra['macro_f1']:.3f}")
-        print(f"report, metrics and confusion matrix written to {results['output_dir']}")
+            for name, r in results["systems"].items():
+                low, high = r.get("macro_f1_ci95", [float("nan")] * 2)
+                print(
+                    f"{name:<10}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{f'{low:.3f}–{high:.3f}':>15}"
+                    f"{r['macro_f1_support_oppose']:>8.3f}{r['polarity_annotated']['micro_f1']:>10.3f}"
+                    f"{r.get('ece', float('nan')):>7.3f}"
+                )
+            print(confusion_text(results["systems"]["model"]))
+            for name, extra in results.get("corpus_metrics", {}).items():
+                print(f"{name}: micro-F1 {extra['micro_f1']:.3f}, macro-F1 {extra['macro_f1']:.3f}")
+        if "prediction_path" in results:
+            path = results["prediction_path"]
+            support, oppose = path["per_class"]["support"], path["per_class"]["oppose"]
+            print(
+                f"prediction path: {path['found_pairs']} pairs found, recall of gold polar pairs "
+                f"{path['finder_recall_polar']:.3f} ({path['gold_polar_found']}/{path['gold_polar_pairs']}); "
+                f"support P/R/F1 {support['precision']:.3f}/{support['recall']:.3f}/{support['f1']:.3f}, "
+                f"oppose P/R/F1 {oppose['precision']:.3f}/{oppose['recall']:.3f}/{oppose['f1']:.3f}"
+            )
+        print(f"report and metrics written to {results['output_dir']}")
 
     _run(job, cfg)
 

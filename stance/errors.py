@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -33,11 +35,11 @@ class StanceError(Exception):
 class InputFormatError(StanceError):
     """One or more input files are malformed; carries every problem found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], summary: str | None = None) -> None:
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{len(problems)} {noun} in the input:\n{shown}")
+        super().__init__(f"{summary or f'{len(problems)} {noun} in the input'}:\n{shown}")
 
 
 def display_path(path: str | Path) -> str:
@@ -47,3 +49,8 @@ def display_path(path: str | Path) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
+
+
+def write_problems(problems: Iterable[Problem], path: Path) -> None:
+    """One JSON object per problem (`file`, `line`, `article`, `field`, `message`); an empty file when none."""
+    path.write_text("".join(json.dumps(asdict(p), ensure_ascii=False) + "\n" for p in problems), encoding="utf-8")

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from stance.actors import load_gazetteer
-from stance.build import article_examples, build_dataset, build_options
+from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
 from stance.encoding import span_of, splice_mentions
-from stance.errors import StanceError
-from stance.metrics import classification_report
+from stance.endtoend import agreement, found_pairs, score_found
+from stance.errors import Problem, StanceError
+from stance.metrics import classification_report, cluster_interval, macro_f1
+from stance.model import weights_sha256
 from stance.paths import resolve_path
 from stance.predict import StanceClassifier
 from stance.readers import read_articles
-from stance.schema import STANCES
+from stance.schema import STANCES, Article, PairKey
 
 log = logging.getLogger(__name__)
 ACTOR_SLOT, TARGET_SLOT = "ACTORSLOT", "TARGETSLOT"
+PAIRS = ("labelled", "found", "both")
 
 
 def baseline_text(row: dict[str, Any]) -> str:
@@ -64,51 +68,76 @@ def _proba(model: Any, texts: list[str]) -> np.ndarray:
     return probs
 
 
-def evaluation_examples(cfg: Any, context_sentences: int) -> tuple[Dataset, Dataset, str]:
-    """The examples to score and the training split for the baselines, per the config.
+@dataclass
+class EvaluationData:
+    """What an evaluation scores: the gold articles, their examples (all pairs, uncapped), and train for baselines."""
+
+    articles: list[Article]
+    examples: Dataset
+    train: Dataset
+    name: str
+
+
+def evaluation_data(cfg: Any, context_sentences: int) -> EvaluationData:
+    """The articles and examples to score and the training split for the baselines, per the config.
 
     `input=<path>` scores every example of that labelled data; otherwise the
-    configured data's `split`. Contexts are rebuilt with the model's own window.
+    configured data's `split` (as the builder splits it: `dev` is carved out of
+    train). Contexts are rebuilt with the model's own window.
     """
     with open_dict(cfg):
         cfg.data.context_sentences = context_sentences
     gazetteer = load_gazetteer(cfg.data.gazetteer)
-    articles = read_articles(cfg.data, gazetteer)
+    skipped: list[Problem] = []
+    articles = read_articles(cfg.data, gazetteer, skipped)
     options = build_options(cfg.data, int(cfg.seed))
     dataset = build_dataset(articles, gazetteer, options)
     if cfg.input:
         data_cfg = OmegaConf.merge(cfg.data, {"format": "articles", "paths": [str(cfg.input)]})
-        rows = [r for a in read_articles(data_cfg, gazetteer) for r in article_examples(a, gazetteer, options)]
+        chosen = read_articles(data_cfg, gazetteer)
+        rows = []
+        for article in chosen:
+            for row in article_examples(article, gazetteer, options):
+                rows.append({**row, "group": article_group(article)})
         if not rows:
             raise StanceError(f"input {cfg.input}: no labelled pairs to evaluate")
-        return Dataset.from_list(rows, features=dataset["train"].features), dataset["train"], str(cfg.input)
+        examples = Dataset.from_list(rows, features=dataset["train"].features)
+        return EvaluationData(chosen, examples, dataset["train"], str(cfg.input))
     split = str(cfg.split)
     if split not in dataset:
         raise StanceError(f"split={split!r} is not one of {', '.join(dataset)}")
     if len(dataset[split]) == 0:
         raise StanceError(f"data={cfg.data.name} has no {split} examples (choose another split=...)")
-    return dataset[split], dataset["train"], f"{cfg.data.name}/{split}"
+    chosen = [a for a in articles if split_of(a, options) == split]
+    return EvaluationData(chosen, dataset[split], dataset["train"], f"{cfg.data.name}/{split}")
 
 
-def score_systems(cfg: Any, classifier: StanceClassifier) -> tuple[Dataset, dict[str, np.ndarray]]:
-    """The examples `cfg` selects, and each system's probabilities on them (model, then baselines)."""
-    examples, train, _ = evaluation_examples(cfg, classifier.encoding.context_sentences)
-    rows = list(examples)
+def score_systems(data: EvaluationData, classifier: StanceClassifier, cfg: Any) -> dict[str, np.ndarray]:
+    """Each system's probabilities on the evaluation examples (model, then baselines fit on train)."""
+    rows = list(data.examples)
     probs = {"model": classifier.predict_proba(rows, show_progress=True).numpy()}
-    if cfg.baselines and len(train):
+    if cfg.baselines and len(data.train):
         texts = [baseline_text(r) for r in rows]
-        for system, baseline in fit_baselines(train, int(cfg.seed)).items():
+        for system, baseline in fit_baselines(data.train, int(cfg.seed)).items():
             probs[system] = _proba(baseline, texts)
     elif cfg.baselines:
         log.warning("no training split to fit the baselines on; reporting the model only")
-    return examples, probs
+    return probs
 
 
-def polarity_micro_f1(y_true: Sequence[int], probs: np.ndarray, origin: Sequence[str]) -> dict[str, float]:
+def polarity_micro_f1(
+    y_true: Sequence[int],
+    probs: np.ndarray,
+    origin: Sequence[str],
+    groups: Sequence[str] | None = None,
+    resamples: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Support versus oppose on the annotated polar pairs alone, direction given (SEESAW's published setting).
 
     The prediction is whichever of support and oppose is more probable; with
-    every example in one of the two classes, micro-F1 equals accuracy.
+    every example in one of the two classes, micro-F1 equals accuracy. With
+    `groups` and `resamples`, a 95% interval resampling groups whole.
     """
     support, oppose = STANCES.index("support"), STANCES.index("oppose")
     y = np.asarray(y_true)
@@ -116,30 +145,89 @@ def polarity_micro_f1(y_true: Sequence[int], probs: np.ndarray, origin: Sequence
     if not keep.any():
         return {"n": 0, "micro_f1": float("nan")}
     predicted = np.where(probs[keep, support] >= probs[keep, oppose], support, oppose)
-    return {"n": int(keep.sum()), "micro_f1": float((predicted == y[keep]).mean())}
+    correct = predicted == y[keep]
+    result: dict[str, Any] = {"n": int(keep.sum()), "micro_f1": float(correct.mean())}
+    if groups is not None and resamples > 0:
+        kept_groups = list(np.asarray(groups)[keep])
+        result["ci95"] = list(cluster_interval(lambda idx: float(correct[idx].mean()), kept_groups, resamples, seed))
+    return result
+
+
+MENTION_PATTERNS = ("both marked", "one marked", "neither marked")
+
+
+def mention_pattern(row: dict[str, Any]) -> str:
+    """Whether the example marks both mentions, one, or neither (the actor only named in context, say)."""
+    marked = (row["actor_start"] != NO_SPAN) + (row["target_start"] != NO_SPAN)
+    return MENTION_PATTERNS[2 - marked]
+
+
+def by_mention_pattern(rows: Sequence[dict[str, Any]], probs: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Macro-F1 and polarity of one system for each mention pattern: where the model is strong and where not."""
+    y = np.asarray([r["label"] for r in rows])
+    patterns = np.asarray([mention_pattern(r) for r in rows])
+    origin = np.asarray([r["origin"] for r in rows])
+    table = {}
+    for pattern in MENTION_PATTERNS:
+        keep = patterns == pattern
+        if not keep.any():
+            continue
+        table[pattern] = {
+            "n": int(keep.sum()),
+            "macro_f1": macro_f1(y[keep], probs[keep].argmax(1)),
+            "polarity_annotated": polarity_micro_f1(y[keep], probs[keep], origin[keep]),
+        }
+    return table
 
 
 def evaluate(cfg: Any) -> dict[str, Any]:
-    """stance-evaluate: score a model on held-out labels, beside the baselines; write JSON, markdown, PNG."""
+    """stance-evaluate: score a model on held-out labels, beside the baselines; write JSON, markdown, PNG.
+
+    `pairs=labelled` scores the labelled examples (classifier only), `pairs=found`
+    runs the prediction path on the articles' text and scores what it finds
+    (`stance.endtoend`), and `pairs=both` (the default) reports the two side by side.
+    """
     started = time.time()
+    pairs = str(cfg.get("pairs", "both"))
+    if pairs not in PAIRS:
+        raise StanceError(f"pairs={pairs!r} is not one of {', '.join(PAIRS)}")
     classifier = StanceClassifier.from_pretrained(
         resolve_path(cfg.model), device=str(cfg.device), gazetteer=cfg.data.gazetteer, batch_size=int(cfg.batch_size)
     )
-    examples, probs = score_systems(cfg, classifier)
-    y_true = np.asarray(examples["label"])
+    data = evaluation_data(cfg, classifier.encoding.context_sentences)
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
-    systems = {}
-    for system, p in probs.items():
-        systems[system] = classification_report(y_true, p.argmax(1), p, resamples, seed)
-        systems[system]["polarity_annotated"] = polarity_micro_f1(y_true, p, examples["origin"])
     results: dict[str, Any] = {
         "model": classifier.name,
+        "weights_sha256": weights_sha256(resolve_path(cfg.model)),
         "data": f"input {cfg.input}" if cfg.input else f"{cfg.data.name}/{cfg.split}",
-        "systems": systems,
+        "pairs": pairs,
     }
-    extra = corpus_report(cfg, list(examples), probs["model"])
-    if extra:
-        results["corpus_metrics"] = extra
+    rows = list(data.examples)
+    groups = list(data.examples["group"])
+    labelled: dict[PairKey, str] = {}
+    if pairs in ("labelled", "both"):
+        probs = score_systems(data, classifier, cfg)
+        y_true = np.asarray(data.examples["label"])
+        systems = {}
+        for system, p in probs.items():
+            systems[system] = classification_report(y_true, p.argmax(1), p, resamples, seed, groups)
+            systems[system]["polarity_annotated"] = polarity_micro_f1(
+                y_true, p, data.examples["origin"], groups, resamples, seed
+            )
+        systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"])
+        results["systems"] = systems
+        labelled = {
+            PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): STANCES[int(k)]
+            for r, k in zip(rows, probs["model"].argmax(1), strict=True)
+        }
+        extra = corpus_report(cfg, rows, probs["model"])
+        if extra:
+            results["corpus_metrics"] = extra
+    if pairs in ("found", "both"):
+        found, scored = found_pairs(classifier, data.articles)
+        results["prediction_path"] = score_found(data.articles, found, resamples, seed) | {"pairs_scored": scored}
+        if labelled:
+            results["prediction_path"]["agreement_with_classifier_only"] = agreement(found, labelled)
     results["wall_time_s"] = round(time.time() - started, 1)
     out = write_evaluation(results, resolve_path(cfg.output_dir) if cfg.output_dir else default_output(cfg, classifier))
     results["output_dir"] = str(out)
@@ -197,30 +285,47 @@ def _fmt(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:.3f}"
 
 
-def markdown_report(results: dict[str, Any]) -> str:
-    """A short markdown report: the systems side by side, per-class scores, and the confusion matrix."""
+def _ci(pair: Sequence[float] | None) -> str:
+    return f"{_fmt(pair[0])}–{_fmt(pair[1])}" if pair else "n/a"
+
+
+def _classifier_section(results: dict[str, Any]) -> list[str]:
     model = results["systems"]["model"]
     lines = [
-        f"# Evaluation of `{results['model']}` on {results['data']}",
+        "## Classifier only: the labelled pairs",
         "",
-        f"{model['n']} examples. Baselines are fit on the training split and scored on the same examples.",
+        f"{model['n']} examples, every pair of the split (none capped). Baselines are fit on the training "
+        f"split and scored on the same examples. Intervals resample {model.get('ci_resamples', 'examples')} whole.",
         "",
-        "| system | accuracy | macro-F1 | 95% CI | macro-F1 support/oppose | polarity micro-F1 (annotated) | ECE |",
-        "|---|---|---|---|---|---|---|",
+        "| system | accuracy | macro-F1 | 95% CI | macro-F1 support/oppose | polarity micro-F1 (annotated) "
+        "| 95% CI | ECE |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results["systems"].items():
-        ci = r.get("macro_f1_ci95", [float("nan")] * 2)
+        polarity = r["polarity_annotated"]
         lines.append(
-            f"| {name} | {_fmt(r['accuracy'])} | {_fmt(r['macro_f1'])} | {_fmt(ci[0])}–{_fmt(ci[1])} "
-            f"| {_fmt(r['macro_f1_support_oppose'])} | {_fmt(r['polarity_annotated']['micro_f1'])} "
+            f"| {name} | {_fmt(r['accuracy'])} | {_fmt(r['macro_f1'])} | {_ci(r.get('macro_f1_ci95'))} "
+            f"| {_fmt(r['macro_f1_support_oppose'])} | {_fmt(polarity['micro_f1'])} | {_ci(polarity.get('ci95'))} "
             f"| {_fmt(r.get('ece'))} |"
         )
-    lines += ["", "## Model, per class", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    lines += ["", "### Model, per class", "", "| class | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for label, c in model["per_class"].items():
         lines.append(f"| {label} | {_fmt(c['precision'])} | {_fmt(c['recall'])} | {_fmt(c['f1'])} | {c['support']} |")
     lines += [
         "",
-        "## Model, confusion matrix",
+        "### Model, by mention pattern",
+        "",
+        "| actor and target mentions in the sentence | n | macro-F1 | polarity micro-F1 (annotated, n) |",
+        "|---|---|---|---|",
+    ]
+    for pattern, r in model.get("by_mention_pattern", {}).items():
+        polarity = r["polarity_annotated"]
+        lines.append(
+            f"| {pattern} | {r['n']} | {_fmt(r['macro_f1'])} | {_fmt(polarity['micro_f1'])} ({polarity['n']}) |"
+        )
+    lines += [
+        "",
+        "### Model, confusion matrix",
         "",
         "```",
         confusion_text(model),
@@ -229,8 +334,48 @@ def markdown_report(results: dict[str, Any]) -> str:
         "![confusion](confusion.png)",
     ]
     for name, extra in results.get("corpus_metrics", {}).items():
-        lines += ["", f"## {name}", "", "```", json.dumps(extra, indent=1), "```"]
-    return "\n".join(lines) + "\n"
+        lines += ["", f"### {name}", "", "```", json.dumps(extra, indent=1), "```"]
+    return lines
+
+
+def _path_section(path: dict[str, Any]) -> list[str]:
+    lines = [
+        "## The prediction path: what `stance-predict` finds and says",
+        "",
+        f"The articles' text re-split into sentences, actors found with the gazetteer, every co-mentioned pair "
+        f"scored: {path['pairs_scored']} pairs scored in {path['articles']} articles, {path['found_pairs']} after "
+        f"matching to gold sentences and entities ({path['found_pairs_predicted_neutral']} of them called neutral).",
+        "",
+        f"- actor finder's recall of gold polar pairs: {_fmt(path['finder_recall_polar'])} "
+        f"({path['gold_polar_found']} of {path['gold_polar_pairs']}); of those found, "
+        f"{path['gold_polar_found_called_neutral']} were called neutral",
+        f"- macro-F1 over support and oppose: {_fmt(path['macro_f1_support_oppose'])} "
+        f"(95% CI {_ci(path['macro_f1_support_oppose_ci95'])})",
+    ]
+    if "agreement_with_classifier_only" in path:
+        a = path["agreement_with_classifier_only"]
+        lines.append(
+            f"- same label as classifier-only scoring on {a['same_label']} of the {a['shared_pairs']} shared pairs"
+        )
+    lines += ["", "| class | precision | recall | F1 | gold pairs |", "|---|---|---|---|---|"]
+    for label, c in path["per_class"].items():
+        lines.append(f"| {label} | {_fmt(c['precision'])} | {_fmt(c['recall'])} | {_fmt(c['f1'])} | {c['support']} |")
+    return lines
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """A short markdown report: classifier-only figures beside the baselines, and the prediction path's."""
+    lines = [
+        f"# Evaluation of `{results['model']}` on {results['data']}",
+        "",
+        f"Weights sha256 `{results.get('weights_sha256', 'unknown')}`.",
+        "",
+    ]
+    if "systems" in results:
+        lines += [*_classifier_section(results), ""]
+    if "prediction_path" in results:
+        lines += [*_path_section(results["prediction_path"]), ""]
+    return "\n".join(lines)
 
 
 def write_evaluation(results: dict[str, Any], output_dir: Path) -> Path:
@@ -238,7 +383,8 @@ def write_evaluation(results: dict[str, Any], output_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (output_dir / "report.md").write_text(markdown_report(results), encoding="utf-8")
-    save_confusion_png(
-        results["systems"]["model"], output_dir / "confusion.png", f"{results['model']}\n{results['data']}"
-    )
+    if "systems" in results:
+        save_confusion_png(
+            results["systems"]["model"], output_dir / "confusion.png", f"{results['model']}\n{results['data']}"
+        )
     return output_dir

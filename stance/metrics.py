@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,16 +37,28 @@ def expected_calibration_error(y_true: Sequence[int], probs: np.ndarray, bins: i
     return float(ece)
 
 
-def bootstrap_macro_f1(
-    y_true: Sequence[int], y_pred: Sequence[int], resamples: int = 1000, seed: int = 0
+def cluster_interval(
+    statistic: Callable[[np.ndarray], float],
+    groups: Sequence[Any],
+    resamples: int = 1000,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """A 95% percentile bootstrap interval on macro-F1 (examples resampled in pairs)."""
-    if len(y_true) < 2:
+    """A 95% percentile bootstrap interval of `statistic(indices)`, resampling whole groups.
+
+    Examples of one group (a story, an article, both directions of a pair) are
+    not independent, so the bootstrap draws groups with replacement and scores
+    all their examples together; resampling single examples would make the
+    interval too narrow.
+    """
+    members: dict[Any, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    blocks = [np.asarray(m) for m in members.values()]
+    if len(blocks) < 2:
         return (float("nan"), float("nan"))
     result = bootstrap(
-        (np.asarray(y_true), np.asarray(y_pred)),
-        lambda t, p: macro_f1(t, p),
-        paired=True,
+        (np.arange(len(blocks)),),
+        lambda chosen: statistic(np.concatenate([blocks[int(b)] for b in chosen])),
         vectorized=False,
         n_resamples=resamples,
         confidence_level=0.95,
@@ -56,14 +68,32 @@ def bootstrap_macro_f1(
     return (float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
+def bootstrap_macro_f1(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    resamples: int = 1000,
+    seed: int = 0,
+    groups: Sequence[Any] | None = None,
+    labels: Sequence[int] = LABEL_IDS,
+) -> tuple[float, float]:
+    """A 95% bootstrap interval on macro-F1, resampling `groups` whole (each example its own group if None)."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    groups = groups if groups is not None else range(len(t))
+    return cluster_interval(lambda idx: macro_f1(t[idx], p[idx], labels), list(groups), resamples, seed)
+
+
 def classification_report(
     y_true: Sequence[int],
     y_pred: Sequence[int],
     probs: np.ndarray | None = None,
     bootstrap_resamples: int = 1000,
     seed: int = 0,
+    groups: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """Every stance metric: accuracy, macro-F1 (3-way and support/oppose), per class, confusion, ECE, CI."""
+    """Every stance metric: accuracy, macro-F1 (3-way and support/oppose), per class, confusion, ECE, CI.
+
+    The interval resamples `groups` (stories, articles) whole when given.
+    """
     y_true, y_pred = list(map(int, y_true)), list(map(int, y_pred))
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=LABEL_IDS, zero_division=0)
     report: dict[str, Any] = {
@@ -88,6 +118,7 @@ def classification_report(
     if probs is not None:
         report["ece"] = expected_calibration_error(y_true, probs)
     if bootstrap_resamples > 0:
-        low, high = bootstrap_macro_f1(y_true, y_pred, bootstrap_resamples, seed)
+        low, high = bootstrap_macro_f1(y_true, y_pred, bootstrap_resamples, seed, groups)
         report["macro_f1_ci95"] = [low, high]
+        report["ci_resamples"] = "groups" if groups is not None else "examples"
     return report

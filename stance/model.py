@@ -19,7 +19,7 @@ from transformers.utils import logging as hf_logging
 
 from stance.encoding import ENCODING_VERSION, MARKERS, EncodingConfig, add_marker_tokens
 from stance.errors import StanceError
-from stance.paths import resolve_path
+from stance.paths import file_sha256, resolve_path
 from stance.schema import STANCES
 
 ID2LABEL = dict(enumerate(STANCES))
@@ -99,6 +99,11 @@ def check_model_folder(path: str | Path) -> Path:
     if config["label2id"] != LABEL2ID:  # the right names in another order would swap stances silently
         raise ModelFolderError(f"{folder} numbers its labels {config['label2id']}, this stance reads {LABEL2ID}")
     return folder
+
+
+def weights_sha256(path: str | Path) -> str:
+    """The sha256 of a model folder's `model.safetensors`: what names the model a figure measured."""
+    return file_sha256(Path(path) / "model.safetensors")
 
 
 def load_stance_model(

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 STANCES: tuple[str, ...] = ("support", "oppose", "neutral")
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# A source's own splits (what a reader or a labelled article may name)...
+SOURCE_SPLITS: tuple[str, ...] = ("train", "validation", "test")
+# ...and the builder's: `dev` is carved out of train (by group) to choose checkpoints and recipe variants,
+# so that `validation` and `test` take no part in model selection.
+SPLITS: tuple[str, ...] = ("train", "dev", "validation", "test")
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,15 @@ class StanceLabel:
     actor: str
     target: str
     stance: str
+
+
+class PairKey(NamedTuple):
+    """Where a stance is stated: (article, sentence index, actor, target). Gold and predictions meet on it."""
+
+    article_id: str
+    sentence: int
+    actor: str
+    target: str
 
 
 @dataclass
@@ -29,7 +43,9 @@ class Article:
     canonically, not by span). `actors`, when set, closes the article's actor
     list: only those actors are matched. `spans` gives, per sentence index, an
     actor's mention [start, end) when the source marks it (DSE's brackets); it
-    wins over the first gazetteer match.
+    wins over the first gazetteer match. `group` is the unit that must not
+    straddle splits and that intervals resample (a SEESAW story, a DSE
+    sentence); empty means the article itself.
     """
 
     id: str
@@ -45,3 +61,4 @@ class Article:
     actors: list[str] = field(default_factory=list)
     aliases: dict[str, list[str]] = field(default_factory=dict)
     spans: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    group: str = ""

@@ -27,7 +27,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from stance.build import dataset_from_config, format_table, label_table
 from stance.encoding import EncodingConfig, encode_batch
-from stance.errors import StanceError
+from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device
 from stance.paths import resolve_path
@@ -190,11 +190,26 @@ def training_arguments(cfg: Any, has_validation: bool, device: torch.device) -> 
     )
 
 
+def selection_split(encoded: dict[str, Any]) -> str | None:
+    """The split that chooses the checkpoint: `dev`, else `validation` (with a warning: it is no longer held out)."""
+    if "dev" in encoded:
+        return "dev"
+    if "validation" in encoded:
+        log.warning(
+            "no dev split (data.dev_fraction=0): choosing the checkpoint on validation, "
+            "so figures on validation are not held out"
+        )
+        return "validation"
+    log.warning("no dev or validation examples: keeping the last epoch's model instead of the best one")
+    return None
+
+
 def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     """Fine-tune a stance model as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
     started = time.time()
     set_seed(int(cfg.seed))
-    dataset = dataset if dataset is not None else dataset_from_config(cfg)
+    skipped: list[Problem] = []
+    dataset = dataset if dataset is not None else dataset_from_config(cfg, skipped)
     if len(dataset["train"]) == 0:
         raise StanceError(f"data={cfg.data.name} has no training examples")
     device = pick_device(str(cfg.train.device))
@@ -206,9 +221,8 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     tokenizer = build_tokenizer(cfg.model)
     model = build_model(cfg.model, tokenizer, encoding)
     encoded = {name: encode_dataset(split, tokenizer, encoding) for name, split in dataset.items() if len(split)}
-    has_validation = "validation" in encoded
-    if not has_validation:
-        log.warning("no validation examples: keeping the last epoch's model instead of the best one")
+    select_on = selection_split(encoded)
+    has_validation = select_on is not None
     weights = class_weights(dataset["train"]["label"], str(cfg.train.class_weights))
     args = training_arguments(cfg, has_validation, device)
     sampling = str(cfg.train.get("sampling", "random"))
@@ -219,7 +233,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         model=model,
         args=args,
         train_dataset=encoded["train"],
-        eval_dataset=encoded.get("validation"),
+        eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_compute_metrics,
@@ -240,13 +254,20 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         "epochs": float(cfg.train.epochs),
         "examples": label_table(dataset),
         "loss_history": [e["loss"] for e in trainer.state.log_history if "loss" in e],
+        "selected_on": select_on,
+        "skipped_records": [str(p) for p in skipped],
+        "epoch_scores": [
+            {"epoch": e["epoch"], "macro_f1": e["eval_macro_f1"]}
+            for e in trainer.state.log_history
+            if "eval_macro_f1" in e
+        ],
     }
-    for split in ("validation", "test"):
-        if split in encoded:
-            output = trainer.predict(encoded[split])
-            logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
-            probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
-            metrics[split] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
+    # Only the split that chose the checkpoint is scored here; held-out splits are stance-evaluate's, once.
+    if select_on is not None:
+        output = trainer.predict(encoded[select_on])
+        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
+        metrics[select_on] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
     save_model_folder(trainer, cfg, metrics)
     metrics["wall_time_s"] = time.time() - started
     return metrics
@@ -311,7 +332,7 @@ def model_card(cfg: Any, metrics: dict[str, Any]) -> str:
         "| split | n | accuracy | macro-F1 | macro-F1 (support/oppose) |",
         "|---|---|---|---|---|",
     ]
-    for split in ("validation", "test"):
+    for split in ("dev", "validation", "test"):
         if split in metrics:
             m = metrics[split]
             lines.append(

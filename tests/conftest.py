@@ -27,3 +27,20 @@ def gazetteer():
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> tuple[Path, dict]:
+    """The tiny random-initialised model trained once per test session on the seed data: (folder, metrics)."""
+    from helpers import train_config
+
+    from stance.train import train
+
+    tmp = tmp_path_factory.mktemp("tiny")
+    return tmp / "model", train(train_config(tmp))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(trained) -> Path:
+    """The folder of the session's tiny model."""
+    return trained[0]

@@ -45,10 +45,20 @@ def test_unlabelled_comentions_become_neutral_only_when_enabled(fixtures: Path, 
     assert all(r["origin"] == "annotated" for s in without.values() for r in s)
 
 
-def test_neutral_cap_limits_the_share_of_comention_examples(fixtures: Path, gazetteer) -> None:
-    _, ds = build(fixtures, gazetteer, max_neutral_fraction=0.2, split_fractions=(1, 0, 0))
-    origins = [r["origin"] for split in ds.values() for r in split]
-    assert origins.count("co-mention") <= 0.2 / 0.8 * origins.count("annotated")
+def test_neutral_cap_limits_comention_examples_in_train_only(fixtures: Path, gazetteer) -> None:
+    _, whole = build(fixtures, gazetteer, max_neutral_fraction=1.0, split_fractions=(1, 0, 0))
+    before = [r["origin"] for r in whole["train"]]
+    allowed = int(0.2 / 0.8 * before.count("annotated"))
+    assert before.count("co-mention") > allowed  # the fixture has more co-mentions than the cap lets through
+    _, capped = build(fixtures, gazetteer, max_neutral_fraction=0.2, split_fractions=(1, 0, 0))
+    after = [r["origin"] for r in capped["train"]]
+    assert after.count("co-mention") == allowed and after.count("annotated") == before.count("annotated")
+    # Held out, nothing is capped: every pair prediction would meet is scored.
+    _, held = build(fixtures, gazetteer, max_neutral_fraction=0.2, split_fractions=(0, 0, 1))
+    _, held_whole = build(fixtures, gazetteer, max_neutral_fraction=1.0, split_fractions=(0, 0, 1))
+    assert list(held["test"]["id"]) == list(held_whole["test"]["id"])
+    origins = list(held["test"]["origin"])
+    assert origins.count("co-mention") > 0.2 / 0.8 * origins.count("annotated")
 
 
 def test_articles_never_straddle_splits_and_source_split_wins(fixtures: Path, gazetteer) -> None:
@@ -113,3 +123,38 @@ def test_balance_spans_gives_neutrals_the_span_pattern_of_labelled_pairs() -> No
     assert out[:40] == labelled  # labelled pairs are never touched
     again = balance_span_presence([*labelled, *[dict(r) for r in neutrals]], seed=3)
     assert again == out
+
+
+def test_dev_is_carved_from_train_by_group_and_never_splits_one() -> None:
+    from stance.schema import Article, StanceLabel
+
+    # DSE-like: two records of each sentence (different entity pairs), grouped by the sentence text.
+    articles = [
+        Article(
+            id=f"line-{i}-{k}",
+            sentences=[f"[A{i}] met [B{i}] and [C{i}]."],
+            labels=[StanceLabel(0, "A", "B", "neutral")],
+            split="train",
+            group=f"sentence {i}",
+        )
+        for i in range(60)
+        for k in range(2)
+    ]
+    articles.append(
+        Article(id="held", sentences=["x"], labels=[StanceLabel(0, "A", "B", "neutral")], split="validation")
+    )
+    from stance.actors import Gazetteer
+
+    ds = build_dataset(articles, Gazetteer(actors={}), BuildOptions(dev_fraction=0.3, context_sentences=0))
+    where: dict[str, set[str]] = {}
+    for split, data in ds.items():
+        for group in data["group"]:
+            where.setdefault(group, set()).add(split)
+    assert all(len(s) == 1 for s in where.values())
+    dev = [g for g, s in where.items() if s == {"dev"}]
+    assert 10 <= len(dev) <= 30 and where["held"] == {"validation"}
+    # The same groups whatever the seed: dev is fixed by the group id alone.
+    again = build_dataset(articles, Gazetteer(actors={}), BuildOptions(dev_fraction=0.3, context_sentences=0, seed=7))
+    assert sorted(set(again["dev"]["group"])) == sorted(dev)
+    none = build_dataset(articles, Gazetteer(actors={}), BuildOptions(dev_fraction=0.0, context_sentences=0))
+    assert len(none["dev"]) == 0 and len(none["train"]) == 120

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
@@ -21,6 +24,7 @@ from stance.readers.dse import (
 from stance.schema import STANCES
 
 OPTIONS = BuildOptions(context_sentences=0, neutral_pairs=False)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def config(root, splits=("train", "valid", "test")):
@@ -98,7 +102,7 @@ def test_label_mapping_both_directions(tmp_path, label):
 
 def test_spans_point_at_the_bracketed_mentions(articles, gazetteer):
     dataset = build_dataset(articles, gazetteer, OPTIONS)
-    assert {s: len(dataset[s]) for s in dataset} == {"train": 10, "validation": 4, "test": 6}
+    assert {s: len(dataset[s]) for s in dataset} == {"train": 10, "dev": 0, "validation": 4, "test": 6}
     assert set(dataset["train"]["origin"]) == {"annotated"}
     lines = by_origin(articles)
     clean = ["train.txt:1", "train.txt:2", "train.txt:3", "train.txt:4", "train.txt:5", "valid.txt:3", "test.txt:1"]
@@ -211,7 +215,26 @@ def test_dse_report_matches_sklearn():
     assert report["n"] == 10
 
 
-def test_malformed_lines_are_all_reported_with_file_and_line(fixtures):
+def test_quoted_fields_are_read_as_pandas_reads_them(fixtures, gazetteer):
+    # Tab-separated with CSV quoting, as the corpus authors read it: `"NHL.""Youve"` is the entity NHL."Youve.
+    articles = load_dse(config(fixtures / "dse_quoted", ["train"]))
+    assert [a.id for a in articles] == ["dse-train-1", "dse-train-2", "dse-train-3"]
+    nhl, gang, plain = articles
+    assert nhl.actors == ["the Arizona Republic", 'NHL."Youve']
+    assert nhl.sentences == [
+        'Thats the best expression I can use."Phoenix ... told the Arizona Republic ... play in the NHL."Youve '
+        "always ...NHL."
+    ]
+    row = article_examples(nhl, gazetteer, OPTIONS)[0]
+    assert row["text"][row["target_start"] : row["target_end"]] == 'NHL."Youve'
+    # Doubled quotes become one, the outer quotes go: nothing of the published text is doubled or kept by mistake.
+    assert gang.sentences == ['Duong was characterized as an "associate" of a Vietnamese street gang, police said.']
+    assert (gang.labels[0].actor, gang.labels[0].stance) == ("police", "oppose")
+    # A quote inside an unquoted field is text.
+    assert plain.sentences == ['Trump blamed China for "fake news" on Tuesday.']
+
+
+def test_malformed_records_stop_the_run_above_the_tolerance_with_file_and_line(fixtures):
     with pytest.raises(InputFormatError) as caught:
         load_dse(config(fixtures / "dse_broken", ["train"]))
     problems = caught.value.problems
@@ -226,7 +249,55 @@ def test_malformed_lines_are_all_reported_with_file_and_line(fixtures):
     assert "'Beijing'" in by_line[5].message
     assert "UTF-8" in by_line[6].message
     text = str(caught.value)
-    assert "6 problems" in text and "dse_broken/train.txt:5: field 'sentence'" in text
+    assert "6 of 7 records are malformed" in text and "max_bad_fraction=0.01" in text
+    assert "dse_broken/train.txt:5: field 'sentence'" in text
+
+
+def test_malformed_records_within_the_tolerance_are_skipped_and_reported(fixtures, caplog):
+    cfg = config(fixtures / "dse_broken", ["train"])
+    cfg.max_bad_fraction = 0.9
+    skipped = []
+    with caplog.at_level("WARNING"):
+        articles = read_articles(cfg, None, skipped)
+    assert [a.id for a in articles] == ["dse-train-7"]  # the one good line
+    assert [p.line for p in skipped] == [1, 2, 3, 4, 5, 6]
+    assert "skipped 6 malformed records of 7" in caplog.text and "dse_broken/train.txt:2" in caplog.text
+
+
+def test_one_bad_line_in_a_large_file_is_skipped(tmp_path, caplog):
+    lines = [f"[A{i}] met [B{i}].\tA{i}\tB{i}\t0" for i in range(199)]
+    lines.insert(100, "[A] met [B].\tA\tB")  # line 101: three fields
+    (tmp_path / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    skipped = []
+    with caplog.at_level("WARNING"):
+        articles = load_dse(config(tmp_path, ["train"]), skipped)
+    assert len(articles) == 199 and [(p.line, p.file.endswith("train.txt")) for p in skipped] == [(101, True)]
+    assert "skipped 1 malformed records of 200 (0.50%" in caplog.text
+
+
+SHARED_DSE = ROOT / ".." / "shared" / "datasets" / "dse"
+
+
+@pytest.mark.skipif(not (SHARED_DSE / "train.txt").exists(), reason="the published DSE files are not beside the repo")
+def test_the_published_files_load_whole(caplog):
+    skipped = []
+    with caplog.at_level("WARNING"):
+        articles = load_dse(config(SHARED_DSE, ["train", "valid"]), skipped)
+    assert skipped == [] and "skipped" not in caplog.text
+    per_split = Counter(a.split for a in articles)
+    assert per_split == {"train": 13144, "validation": 1461}
+    # Field for field what the authors' pandas.read_csv(sep="\t", header=None) reads.
+    import pandas as pd
+
+    frames = [pd.read_csv(SHARED_DSE / name, sep="\t", header=None) for name in ("train.txt", "valid.txt")]
+    published = pd.concat(frames).values.tolist()
+    assert len(published) == len(articles)
+    for article, (sentence, p, q, label) in zip(articles, published, strict=True):
+        p, q = p.strip(), q.strip()  # the reader trims whitespace around fields, nothing else
+        assert article.actors == [p, q]
+        assert article.sentences == [unbracket(sentence.strip(), p, q).text]
+        assert five_class(article.labels[0].stance, article.labels[1].stance) == label
+    assert any(a.actors[1] == 'NHL."Youve' for a in articles)
 
 
 def test_missing_root_or_split_file_says_how_to_fix(tmp_path, fixtures):

@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
-from stance.cli import CONFIG_DIR
 from stance.encoding import EncodingConfig, encode_batch, format_inputs, tokenize_inputs
 from stance.errors import StanceError
 from stance.inference import AutoPolicy, length_batches
@@ -18,21 +16,6 @@ from stance.predict import StanceClassifier
 from stance.readers.articles import load_articles
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A tiny BERT trained a few epochs on the seed data with a fixed seed: confident enough to compare paths."""
-    from stance.train import train
-
-    tmp = tmp_path_factory.mktemp("tiny-inference")
-    overrides = ["model=tiny", "train.epochs=6", "train.learning_rate=3e-3", "train.warmup_ratio=0", "seed=3"]
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    cfg.output_dir = str(tmp / "model")
-    cfg.work_dir = str(tmp / "checkpoints")
-    train(cfg)
-    return tmp / "model"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +45,7 @@ def test_length_batches_sort_by_length_and_cover_every_index() -> None:
     assert flat.tolist()[:3] == [5, 1, 3]  # equal lengths keep their order
 
 
+@pytest.mark.slow  # scores every seed pair one at a time (~20 s)
 def test_sorted_batches_return_rows_in_order_equal_to_one_at_a_time(tiny_model, rows) -> None:
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu", batch_size=8)
     lengths = [len(ids) for ids in clf.encode(rows)["input_ids"]]

@@ -65,14 +65,6 @@ def pair_keys(rows: list[dict]) -> list[tuple]:
     return [(r["article_id"], int(r["sentence_index"]), r["actor"], r["target"]) for r in rows]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, dict]:
-    from stance.train import train
-
-    tmp = tmp_path_factory.mktemp("tiny")
-    return tmp / "model", train(train_config(tmp))
-
-
 # -- readers: arbitrary text and bytes ------------------------------------------
 
 
@@ -291,6 +283,7 @@ def _many_articles(folder: Path, n: int) -> None:
         (folder / f"a{i:04d}.txt").write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow  # starts and kills CLI processes (~30 s); the in-process resume tests cover the logic
 def test_killed_predict_resumes_to_the_same_rows_exactly_once(trained, tmp_path: Path) -> None:
     folder, _ = trained
     inputs = tmp_path / "in"
@@ -473,6 +466,7 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, caplog, monke
     assert state["global_step"] == 5
 
 
+@pytest.mark.slow  # trains two models (~10 s)
 def test_same_seed_and_data_give_the_same_model(tmp_path: Path, gazetteer) -> None:
     from datasets import DatasetDict
 
@@ -483,13 +477,13 @@ def test_same_seed_and_data_give_the_same_model(tmp_path: Path, gazetteer) -> No
     runs = [tmp_path / "one", tmp_path / "two"]
     configs = [train_config(run, "train.max_steps=8", "train.logging_steps=1") for run in runs]
     full = dataset_from_config(configs[0])
-    data = DatasetDict(train=full["train"].select(range(96)), test=full["test"].select(range(64)))
+    data = DatasetDict(train=full["train"].select(range(96)), dev=full["test"].select(range(64)))
     metrics = [train(cfg, data) for cfg in configs]
 
     def numbers(m: dict) -> dict:
         return {k: v for k, v in m.items() if not k.endswith(("runtime_s", "wall_time_s"))}
 
-    assert len(metrics[0]["loss_history"]) == 8 and metrics[0]["test"]["n"] == 64
+    assert len(metrics[0]["loss_history"]) == 8 and metrics[0]["dev"]["n"] == 64
     assert numbers(metrics[0]) == numbers(metrics[1])
     saved = [json.loads((run / "model" / "metrics.json").read_text()) for run in runs]
     assert numbers(saved[0]) == numbers(saved[1])
@@ -563,8 +557,9 @@ def test_a_resumed_auto_job_keeps_the_precision_it_chose(trained, tmp_path: Path
     predict_files(predict_config(folder, inputs, out, precision="auto"))
     lines = jsonl(log_path)
     assert lines[-1]["complete"] and [line["precision"] for line in lines[1:-1]] == ["int8"] * 6
-    # The two articles scored again come out as the first time (int8's dynamic scales move with the batch).
+    # The two articles scored again come out as the first time, up to int8's dynamic activation scales,
+    # which are computed per batch and so move a little when the articles are batched differently.
     rows = jsonl(out)
     assert [r["stance"] for r in rows] == [r["stance"] for r in first_rows]
     for again, first in zip(rows, first_rows, strict=True):
-        assert again["p_oppose"] == pytest.approx(first["p_oppose"], abs=1e-4)
+        assert again["p_oppose"] == pytest.approx(first["p_oppose"], abs=0.01)

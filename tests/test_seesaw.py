@@ -181,6 +181,7 @@ def test_build_counts_with_neutral_pairs(read, gazetteer) -> None:
     table = label_table(dataset)
     assert {s: (t["support"], t["oppose"], t["neutral"]) for s, t in table.items()} == {
         "train": (3, 2, 9),
+        "dev": (0, 0, 0),
         "validation": (1, 2, 6),
         "test": (1, 0, 1),
     }
@@ -253,3 +254,50 @@ def test_bad_sentence_ids_and_missing_keys(fixtures, tmp_path) -> None:
     fields = {(Path(p.file).name, p.field) for p in info.value.problems}
     assert fields == {("TRIPLET_901_DOCUMENT_0.json", "text"), ("TRIPLET_900.json", "Split")}
     assert "sentence ids must be 0..2" in str(info.value)
+
+
+def test_within_the_tolerance_a_broken_file_is_skipped_and_the_rest_read(fixtures, tmp_path, caplog) -> None:
+    root = tmp_path / "seesaw"
+    shutil.copytree(fixtures / "seesaw", root)
+    (root / "articles" / "TRIPLET_900_DOCUMENT_1.json").write_text('{"title": "x", "text": [', encoding="utf-8")
+    cfg = config(root)
+    cfg.max_bad_fraction = 0.5
+    skipped = []
+    with caplog.at_level("WARNING"):
+        articles = read_articles(cfg, None, skipped)
+    assert sorted(a.id for a in articles) == [
+        "TRIPLET_900_DOCUMENT_0",
+        "TRIPLET_901_DOCUMENT_0",
+        "TRIPLET_902_DOCUMENT_0",
+    ]
+    assert [Path(p.file).name for p in skipped] == ["TRIPLET_900_DOCUMENT_1.json"]
+    assert "skipped 1 malformed records of 4" in caplog.text and "TRIPLET_900_DOCUMENT_1.json" in caplog.text
+
+
+def test_articles_carry_their_story_as_group(articles) -> None:
+    assert {a.id: a.group for a in articles.values()} == {
+        "TRIPLET_900_DOCUMENT_0": "TRIPLET_900",
+        "TRIPLET_900_DOCUMENT_1": "TRIPLET_900",
+        "TRIPLET_901_DOCUMENT_0": "TRIPLET_901",
+        "TRIPLET_902_DOCUMENT_0": "TRIPLET_902",
+    }
+
+
+SHARED_SEESAW = ROOT / ".." / "shared" / "datasets" / "seesaw"
+
+
+@pytest.mark.skipif(not (SHARED_SEESAW / "meta").is_dir(), reason="SEESAW is not beside the repo")
+def test_dev_is_about_15_percent_of_train_stories_fixed_by_story_hash(gazetteer) -> None:
+    from stance.build import in_dev, split_of
+
+    articles = load_seesaw(OmegaConf.merge(config(SHARED_SEESAW), {"dev_fraction": 0.15}))
+    options = BuildOptions(dev_fraction=0.15)
+    stories: dict[str, set[str]] = {}
+    for article in articles:
+        stories.setdefault(article.group, set()).add(split_of(article, options))
+    assert all(len(s) == 1 for s in stories.values())  # a story never straddles splits
+    train_stories = [g for g, s in stories.items() if s <= {"train", "dev"}]
+    dev = [g for g in train_stories if stories[g] == {"dev"}]
+    assert 0.10 < len(dev) / len(train_stories) < 0.20
+    # Fixed by the story id alone: no seed, no dependence on which other stories are read.
+    assert dev == [g for g in train_stories if in_dev(g, 0.15)]

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from stance.actors import Gazetteer
-from stance.errors import StanceError
+from stance.errors import Problem, StanceError
 from stance.schema import Article
 
 FORMATS = ("articles", "seesaw", "dse")
 
 
-def read_articles(data_cfg: Any, gazetteer: Gazetteer) -> list[Article]:
-    """Read the articles a `data/` config describes (its `format` picks the reader)."""
+def read_articles(data_cfg: Any, gazetteer: Gazetteer, skipped: list[Problem] | None = None) -> list[Article]:
+    """Read the articles a `data/` config describes (its `format` picks the reader).
+
+    The project's own format is strict: any problem stops the run. External
+    corpora (SEESAW, DSE) skip and report a few malformed records, appended to
+    `skipped` when given (see `stance.readers.common.tolerate`).
+    """
     fmt = data_cfg.format
     if fmt == "articles":
         from stance.readers.articles import load_articles
@@ -21,9 +26,9 @@ def read_articles(data_cfg: Any, gazetteer: Gazetteer) -> list[Article]:
     if fmt == "seesaw":
         from stance.readers.seesaw import load_seesaw
 
-        return load_seesaw(data_cfg)
+        return load_seesaw(data_cfg, skipped)
     if fmt == "dse":
         from stance.readers.dse import load_dse
 
-        return load_dse(data_cfg)
+        return load_dse(data_cfg, skipped)
     raise StanceError(f"data.format={fmt!r} is not one of {', '.join(FORMATS)}")

@@ -14,7 +14,9 @@ repository) groups news articles into stories of three outlets each:
 Each article file becomes one `Article` with id `TRIPLET_<story>_DOCUMENT_<n>`,
 its sentences in id order (ids must be exactly 0..n-1), title, source and url
 from its meta block, date from `story_time`, and split from the story's
-`Split` (`train` → train, `valid` → validation, `test` → test). `data.splits`
+`Split` (`train` → train, `valid` → validation, `test` → test), group from the
+story (`TRIPLET_<story>`: a story's three articles never straddle splits and are
+resampled together). `data.splits`
 picks the story splits to read; the corpus withholds `test`, so reading no
 test stories is not an error (reading no stories at all is).
 
@@ -52,8 +54,9 @@ one vote). On a POS/NEG tie the pair gets no label at all; with
 entities are named in the sentence, which is accepted because ties are rare
 (one in the train and valid stories).
 
-Malformed files (bad JSON, missing keys, sentence ids out of range) are all
-reported together in one `InputFormatError`.
+Malformed files (bad JSON, missing keys, sentence ids out of range) are
+skipped and reported with file and field; the run stops only when more than
+`data.max_bad_fraction` (default 0.01) of the files are bad.
 """
 
 from __future__ import annotations
@@ -67,9 +70,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stance.errors import InputFormatError, Problem, StanceError, display_path
+from stance.errors import Problem, StanceError, display_path
 from stance.progress import progress
-from stance.readers.common import config_value, corpus_root
+from stance.readers.common import config_value, corpus_root, tolerate
 from stance.schema import Article, StanceLabel
 
 log = logging.getLogger(__name__)
@@ -536,11 +539,16 @@ def _read_article(
         origin=display_path(path),
         actors=[name for name, _ in entities],
         aliases=article_aliases(entities),
+        group=f"TRIPLET_{story}",
     )
 
 
-def read_seesaw(data_cfg: Any) -> tuple[list[Article], SeesawStats]:
-    """Read the SEESAW stories `data_cfg` asks for (`root`, `splits`); return the articles and what was skipped."""
+def read_seesaw(data_cfg: Any, skipped: list[Problem] | None = None) -> tuple[list[Article], SeesawStats]:
+    """Read the SEESAW stories `data_cfg` asks for (`root`, `splits`); return the articles and what was skipped.
+
+    A malformed story or article file is skipped and reported (into `skipped`
+    too); more than `data.max_bad_fraction` of the files bad stops the run.
+    """
     root = _root(data_cfg)
     wanted = _wanted_splits(data_cfg)
     problems: list[Problem] = []
@@ -552,8 +560,10 @@ def read_seesaw(data_cfg: Any) -> tuple[list[Article], SeesawStats]:
             by_story.setdefault(match.group(1), []).append(int(match.group(2)))
     articles: list[Article] = []
     metas = sorted(p for p in (root / "meta").glob("TRIPLET_*.json") if _META_NAME.match(p.name))
+    records = 0  # article files, and story files whose articles could not be reached
     for meta_path in progress(metas, desc="reading SEESAW", unit="story"):
         story = _META_NAME.match(meta_path.name).group(1)  # type: ignore[union-attr]
+        records += 1  # taken back below once the story's articles are counted instead
         shown = display_path(meta_path)
         meta = _read_json(meta_path, problems)
         if meta is None:
@@ -570,18 +580,20 @@ def read_seesaw(data_cfg: Any) -> tuple[list[Article], SeesawStats]:
         if not isinstance(meta.get("story_time"), str):
             problems.append(Problem(shown, "'story_time' is missing or not a string", field="story_time"))
         if raw_split not in wanted:
+            records -= 1
             continue
         numbers = sorted(by_story.get(story, []))
         if not numbers:
             problems.append(Problem(shown, f"no articles/TRIPLET_{story}_DOCUMENT_<n>.json files for this story"))
             continue
         stats.stories += 1
+        records -= 1
         for n in numbers:
+            records += 1
             article = _read_article(root, story, n, meta, SPLIT_NAMES[raw_split], problems, stats)
             if article is not None:
                 articles.append(article)
-    if problems:
-        raise InputFormatError(problems)
+    tolerate("SEESAW", problems, records, data_cfg, skipped)
     stats.articles = len(articles)
     if not articles:
         raise StanceError(
@@ -590,8 +602,8 @@ def read_seesaw(data_cfg: Any) -> tuple[list[Article], SeesawStats]:
     return articles, stats
 
 
-def load_seesaw(data_cfg: Any) -> list[Article]:
+def load_seesaw(data_cfg: Any, skipped: list[Problem] | None = None) -> list[Article]:
     """Read the SEESAW stories `data_cfg` names into Articles (see the module docstring), logging what was skipped."""
-    articles, stats = read_seesaw(data_cfg)
+    articles, stats = read_seesaw(data_cfg, skipped)
     log.info("SEESAW: %s", stats.summary())
     return articles

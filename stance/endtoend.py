@@ -1,0 +1,221 @@
+"""The prediction path scored against gold labels: what a user of `stance-predict` actually gets.
+
+Classifier-only evaluation scores the pairs the annotators labelled, with the
+corpus's own entity list. A user has neither: `stance-predict` re-splits the
+raw text into sentences, finds actors with the gazetteer and scores every
+co-mentioned pair. Here the labelled articles' text is put through exactly
+that path (`StanceClassifier.predict_articles` on `article_from_text`), and
+the predictions are matched to the gold labels by (article, sentence, actor,
+target):
+
+* sentences: each predicted sentence is located in the article text (the gold
+  sentences joined by spaces) and belongs to the gold sentence it overlaps most;
+* actors: a predicted actor is the gold entity of the same name, else the gold
+  entity whose mention (found by the article's own matcher, as the builder
+  finds it) overlaps one of the predicted actor's mentions in that sentence;
+  an actor that matches no gold entity keeps its own name (its pairs have no
+  gold label).
+
+Over every pair a user would see (found pairs) and every gold polar pair: a
+found pair with no gold label is gold neutral; a gold polar pair that was never
+found is predicted neutral (missed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+from stance.actors import Gazetteer
+from stance.build import article_gazetteer, article_group, sentence_mentions
+from stance.metrics import POLAR_IDS, bootstrap_macro_f1
+from stance.readers.raw import article_from_text
+from stance.schema import STANCES, Article, PairKey
+
+NEUTRAL = STANCES.index("neutral")
+
+
+@dataclass(frozen=True)
+class FoundPair:
+    """One pair the prediction path scored, keyed in gold terms."""
+
+    key: PairKey
+    stance: str
+    polar_probability: float
+    same_input: bool = False  # sentence and context exactly the gold ones: the model saw what classifier-only sees
+
+
+def article_text(article: Article) -> tuple[str, list[int]]:
+    """The text a user would hand in (the sentences joined by spaces) and where each sentence starts in it."""
+    starts, pieces, at = [], [], 0
+    for sentence in article.sentences:
+        starts.append(at)
+        pieces.append(sentence)
+        at += len(sentence) + 1
+    return " ".join(pieces), starts
+
+
+def _locate(text: str, sentences: Sequence[str]) -> list[int | None]:
+    """The start of each split sentence in `text`, searching forward (the splitter keeps text verbatim)."""
+    cursor, starts = 0, []
+    for sentence in sentences:
+        at = text.find(sentence, cursor)
+        starts.append(None if at < 0 else at)
+        if at >= 0:
+            cursor = at + len(sentence)
+    return starts
+
+
+def _gold_sentence(start: int, end: int, gold_starts: Sequence[int], gold: Sequence[str]) -> int:
+    """The gold sentence that [start, end) overlaps most."""
+    best, best_overlap = 0, -1
+    for i, (s, sentence) in enumerate(zip(gold_starts, gold, strict=True)):
+        overlap = min(end, s + len(sentence)) - max(start, s)
+        if overlap > best_overlap:
+            best, best_overlap = i, overlap
+        if s > end:
+            break
+    return best
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+class _EntityMap:
+    """Predicted actor → gold entity, sentence by sentence, for one gold article."""
+
+    def __init__(self, gold: Article, gazetteer: Gazetteer, starts: Sequence[int]) -> None:
+        self.gold = gold
+        self.local = article_gazetteer(gold, gazetteer)
+        self.starts = starts
+        self.names = {name.casefold(): name for name in gold.actors}
+        self._mentions: dict[int, list[tuple[str, tuple[int, int]]]] = {}
+
+    def gold_mentions(self, index: int) -> list[tuple[str, tuple[int, int]]]:
+        if index not in self._mentions:
+            offset = self.starts[index]
+            self._mentions[index] = [
+                (m.actor, (offset + m.start, offset + m.end)) for m in sentence_mentions(self.gold, index, self.local)
+            ]
+        return self._mentions[index]
+
+    def entity(self, actor: str, spans: Sequence[tuple[int, int]], index: int) -> str:
+        if not self.gold.actors or actor in self.gold.actors:
+            return actor
+        if actor.casefold() in self.names:
+            return self.names[actor.casefold()]
+        best, best_overlap = actor, 0
+        for entity, span in self.gold_mentions(index):
+            overlap = max((_overlap(span, s) for s in spans), default=0)
+            if overlap > best_overlap:
+                best, best_overlap = entity, overlap
+        return best
+
+
+def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], int]:
+    """Run the prediction path on the gold articles' text; every scored pair in gold terms, and the pair count.
+
+    `classifier` is a `StanceClassifier`; its gazetteer finds the actors, as in `stance-predict`.
+    """
+    texts = {a.id: article_text(a) for a in gold}
+    raw = [article_from_text(a.id, texts[a.id][0]) for a in gold]
+    by_id = {a.id: a for a in gold}
+    split_by_id = {a.id: a for a in raw}
+    maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}
+    located = {a.id: _locate(texts[a.id][0], a.sentences) for a in raw}
+    found: dict[PairKey, FoundPair] = {}
+    window = classifier.encoding.context_sentences
+    n = 0
+    for row in classifier.predict_articles(raw, show_progress=True):
+        n += 1
+        article = by_id[row.article_id]
+        start = located[row.article_id][row.sentence_index]
+        if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
+            continue
+        sentence = split_by_id[row.article_id].sentences[row.sentence_index]
+        starts = texts[row.article_id][1]
+        index = _gold_sentence(start, start + len(sentence), starts, article.sentences)
+        mentions = classifier.gazetteer.find(sentence)
+        entities = []
+        for name in (row.actor, row.target):
+            spans = [(start + m.start, start + m.end) for m in mentions if m.actor == name]
+            entities.append(maps[row.article_id].entity(name, spans, index))
+        if entities[0] == entities[1]:
+            continue
+        key = PairKey(row.article_id, index, entities[0], entities[1])
+        polar = max(row.p_support, row.p_oppose)
+        kept = found.get(key)
+        # A gold sentence split in two can hold the same pair twice: keep the more confident call.
+        if kept is None or (row.stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
+            lo = max(0, index - window)
+            same = split_by_id[row.article_id].sentences[row.sentence_index - (index - lo) : row.sentence_index + 1]
+            found[key] = FoundPair(key, row.stance, polar, same == article.sentences[lo : index + 1])
+    return list(found.values()), n
+
+
+def gold_labels(articles: Sequence[Article]) -> dict[PairKey, str]:
+    """Every gold label, keyed by (article, sentence, actor, target)."""
+    return {PairKey(a.id, x.sentence, x.actor, x.target): x.stance for a in articles for x in a.labels}
+
+
+def score_found(
+    gold: Sequence[Article], found: Sequence[FoundPair], resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Support and oppose precision, recall and F1 over all pairs a user would see, and the finder's recall."""
+    labels = gold_labels(gold)
+    polar = {k for k, s in labels.items() if s != "neutral"}
+    predicted = {f.key: f.stance for f in found}
+    keys = sorted(polar | set(predicted))
+    y_true = np.array([STANCES.index(labels.get(k, "neutral")) for k in keys], dtype=int)
+    y_pred = np.array([STANCES.index(predicted.get(k, "neutral")) for k in keys], dtype=int)
+    groups = {a.id: article_group(a) for a in gold}
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=POLAR_IDS, zero_division=0)
+    reached = polar & set(predicted)
+    macro = float(np.mean(f1)) if len(keys) else float("nan")
+    low, high = (
+        bootstrap_macro_f1(y_true, y_pred, resamples, seed, [groups[k.article_id] for k in keys], POLAR_IDS)
+        if resamples > 0 and len(keys)
+        else (float("nan"), float("nan"))
+    )
+    return {
+        "articles": len(gold),
+        "found_pairs": len(predicted),
+        "found_pairs_predicted_neutral": sum(1 for s in predicted.values() if s == "neutral"),
+        "gold_polar_pairs": len(polar),
+        "gold_polar_found": len(reached),
+        "finder_recall_polar": len(reached) / len(polar) if polar else float("nan"),
+        "gold_polar_found_called_neutral": sum(1 for k in reached if predicted[k] == "neutral"),
+        "per_class": {
+            STANCES[c]: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(POLAR_IDS)
+        },
+        "macro_f1_support_oppose": macro,
+        "macro_f1_support_oppose_ci95": [low, high],
+    }
+
+
+def agreement(found: Sequence[FoundPair], labelled: dict[PairKey, str]) -> dict[str, int]:
+    """How often the prediction path and classifier-only scoring give the same label to the pairs they share.
+
+    `same_input_*` counts only pairs whose sentence and context the splitter left
+    exactly as the gold ones: there the two paths must agree, or training and
+    prediction encode differently.
+    """
+    shared = [f for f in found if f.key in labelled]
+    same = [f for f in shared if f.same_input]
+    return {
+        "shared_pairs": len(shared),
+        "same_label": sum(1 for f in shared if f.stance == labelled[f.key]),
+        "same_input_pairs": len(same),
+        "same_input_same_label": sum(1 for f in same if f.stance == labelled[f.key]),
+    }

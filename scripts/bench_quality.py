@@ -1,7 +1,7 @@
 """Quality benchmark: the recipe trained with 3 seeds on SEESAW train, chosen on dev, scored once on SEESAW valid.
 
     .venv/bin/python scripts/bench_quality.py                          # the full run (2 CPU cores: about an hour)
-    .venv/bin/python scripts/bench_quality.py --seeds 1 train.max_steps=20 data.root=tests/fixtures/seesaw
+    .venv/bin/python scripts/bench_quality.py --seeds 1 model=tiny train.max_steps=5
                                                                        # a smoke run (written under outputs/bench/)
 
 The protocol, split by split:
@@ -11,7 +11,7 @@ The protocol, split by split:
 * SEESAW `valid` is scored once per seed, at the end, never used to choose;
 * the seed test article is scored end to end with the reported model.
 
-For each seed (`--seeds`, default 42 43 44) it trains `experiment=recipe
+For each seed (`--seeds`, default 42,43,44) it trains `experiment=recipe
 seed=<s> run_name=recipe-seesaw-s<s>`, unless `models/recipe-seesaw-s<s>/`
 already holds a model trained with the same data, model, train and seed config
 (then it is reused, and said so). Every model is scored on valid with both
@@ -269,7 +269,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"({agree['same_input_same_label']} of {agree['same_input_pairs']} where the sentence and context are "
             "identical).",
         ]
-    seed_path = report.get("seed_article", {}).get("prediction_path")
+    seed_path = (report.get("seed_article") or {}).get("prediction_path")
     if seed_path:
         s, o = seed_path["per_class"]["support"], seed_path["per_class"]["oppose"]
         lines += [
@@ -312,13 +312,13 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44])
+    parser.add_argument("--seeds", default="42,43,44", help="comma-separated training seeds")
     args, overrides = parser.parse_known_args(argv)
     from stance.model import weights_sha256
 
     started = time.time()
     smoke = any(a.startswith(("train.max_steps", "data.root")) for a in overrides)
-    runs = [run_seed(seed, overrides, smoke) for seed in args.seeds]
+    runs = [run_seed(int(seed), overrides, smoke) for seed in args.seeds.split(",")]
     chosen = max(runs, key=lambda r: r["dev"]["macro_f1"])
     seed_article = None
     if not smoke:

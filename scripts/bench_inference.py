@@ -173,6 +173,7 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
 
         dtype = torch.bfloat16 if system == "pipeline-bf16" else torch.float32
         pipe = pipeline("text-classification", model=model, device="cpu", batch_size=32, dtype=dtype)
+        result["precision"] = "bf16" if dtype == torch.bfloat16 else "fp32"
         gazetteer = load_gazetteer(inputs["gazetteer"])
         encoding = EncodingConfig(max_length=inputs["max_length"], context_sentences=inputs["context_sentences"])
         order = [pipe.model.config.id2label[i] for i in range(len(STANCES))]

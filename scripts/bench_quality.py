@@ -266,8 +266,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             "",
             f"Both paths gave the same label to {agree['same_label']} of the {agree['shared_pairs']} pairs they share "
-            f"({agree['same_input_same_label']} of {agree['same_input_pairs']} where the sentence and context are "
-            "identical).",
+            f"({agree['same_input_same_label']} of {agree['same_input_pairs']} where the sentence, context, names and marks are "
+            "identical: the model read the same input on both paths).",
         ]
     seed_path = (report.get("seed_article") or {}).get("prediction_path")
     if seed_path:

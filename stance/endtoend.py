@@ -46,7 +46,15 @@ class FoundPair:
     key: PairKey
     stance: str
     polar_probability: float
-    same_input: bool = False  # sentence and context exactly the gold ones: the model saw what classifier-only sees
+    model_input: tuple[Any, ...] = ()  # what the encoder read (see `model_input`)
+
+
+INPUT_FIELDS = ("text", "context", "actor", "target", "actor_start", "actor_end", "target_start", "target_end")
+
+
+def model_input(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields of an example that `encode_batch` reads: two examples equal here are encoded identically."""
+    return tuple(row[f] for f in INPUT_FIELDS)
 
 
 def article_text(article: Article) -> tuple[str, list[int]]:
@@ -129,7 +137,12 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
     maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}
     located = {a.id: _locate(texts[a.id][0], a.sentences) for a in raw}
     found: dict[PairKey, FoundPair] = {}
-    window = classifier.encoding.context_sentences
+    # The same rows stance-predict scores, kept to say what the model read for each pair.
+    inputs = {
+        (r["article_id"], r["sentence_index"], r["actor"], r["target"]): model_input(r)
+        for article in raw
+        for r in classifier.pairs_of(article)
+    }
     n = 0
     for row in classifier.predict_articles(raw, show_progress=True):
         n += 1
@@ -152,9 +165,8 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
         kept = found.get(key)
         # A gold sentence split in two can hold the same pair twice: keep the more confident call.
         if kept is None or (row.stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
-            lo = max(0, index - window)
-            same = split_by_id[row.article_id].sentences[row.sentence_index - (index - lo) : row.sentence_index + 1]
-            found[key] = FoundPair(key, row.stance, polar, same == article.sentences[lo : index + 1])
+            seen = inputs[(row.article_id, row.sentence_index, row.actor, row.target)]
+            found[key] = FoundPair(key, row.stance, polar, seen)
     return list(found.values()), n
 
 
@@ -204,18 +216,20 @@ def score_found(
     }
 
 
-def agreement(found: Sequence[FoundPair], labelled: dict[PairKey, str]) -> dict[str, int]:
+def agreement(found: Sequence[FoundPair], labelled: dict[PairKey, tuple[str, tuple[Any, ...]]]) -> dict[str, int]:
     """How often the prediction path and classifier-only scoring give the same label to the pairs they share.
 
-    `same_input_*` counts only pairs whose sentence and context the splitter left
-    exactly as the gold ones: there the two paths must agree, or training and
-    prediction encode differently.
+    `labelled` maps a pair to its classifier-only label and `model_input`.
+    `same_input_*` counts only pairs the model read identically on both paths
+    (same sentence, context, names and marked spans): there they must agree, or
+    training and prediction encode differently. Elsewhere the splitter, the
+    actor names (gazetteer vs the corpus's entity list) or the marked mention differ.
     """
     shared = [f for f in found if f.key in labelled]
-    same = [f for f in shared if f.same_input]
+    same = [f for f in shared if f.model_input == labelled[f.key][1]]
     return {
         "shared_pairs": len(shared),
-        "same_label": sum(1 for f in shared if f.stance == labelled[f.key]),
+        "same_label": sum(1 for f in shared if f.stance == labelled[f.key][0]),
         "same_input_pairs": len(same),
-        "same_input_same_label": sum(1 for f in same if f.stance == labelled[f.key]),
+        "same_input_same_label": sum(1 for f in same if f.stance == labelled[f.key][0]),
     }

@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from stance.actors import load_gazetteer
 from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
 from stance.encoding import span_of, splice_mentions
-from stance.endtoend import agreement, found_pairs, score_found
+from stance.endtoend import agreement, found_pairs, model_input, score_found
 from stance.errors import Problem, StanceError
 from stance.metrics import classification_report, cluster_interval, macro_f1
 from stance.model import weights_sha256
@@ -204,7 +204,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     }
     rows = list(data.examples)
     groups = list(data.examples["group"])
-    labelled: dict[PairKey, str] = {}
+    labelled: dict[PairKey, tuple[str, tuple[Any, ...]]] = {}
     if pairs in ("labelled", "both"):
         probs = score_systems(data, classifier, cfg)
         y_true = np.asarray(data.examples["label"])
@@ -217,7 +217,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"])
         results["systems"] = systems
         labelled = {
-            PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): STANCES[int(k)]
+            PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[int(k)], model_input(r))
             for r, k in zip(rows, probs["model"].argmax(1), strict=True)
         }
         extra = corpus_report(cfg, rows, probs["model"])

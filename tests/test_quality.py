@@ -125,7 +125,7 @@ def test_end_to_end_scores_by_hand() -> None:
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:
     # The seed test article through stance-predict's path and through classifier-only scoring:
     # a pair both score from the same sentence must get the same label (no train/predict skew).
-    from stance.endtoend import agreement
+    from stance.endtoend import agreement, model_input
     from stance.evaluate import evaluation_data
     from stance.predict import StanceClassifier
 
@@ -135,7 +135,7 @@ def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer
     rows = list(data.examples)
     labels = clf.predict_proba(rows).argmax(-1).tolist()
     labelled = {
-        PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): STANCES[k]
+        PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[k], model_input(r))
         for r, k in zip(rows, labels, strict=True)
     }
     found, scored = found_pairs(clf, data.articles)

@@ -104,9 +104,9 @@ def run_seed(seed: int, overrides: list[str], smoke: bool) -> dict[str, Any]:
     run_name = f"recipe-{'smoke-' if smoke else ''}seesaw-s{seed}"
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=["experiment=recipe", f"seed={seed}", f"run_name={run_name}", *overrides])
-    started = time.time()
     metrics, reused = trained_model(cfg)
-    train_wall = metrics.get("wall_time_s", time.time() - started)
+    # A reused folder's metrics.json has the Trainer's own runtime (the folder is written before the wall clock stops).
+    train_wall = metrics.get("wall_time_s", metrics.get("train_runtime_s", 0.0))
     data = [f"data={cfg.data.name}", f"data.root={cfg.data.root}"]
     held_out = evaluation(str(cfg.output_dir), data, "validation", f"outputs/bench/quality/{run_name}/validation")
     return {
@@ -175,7 +175,11 @@ def markdown(report: dict[str, Any]) -> str:
         "# Quality benchmark: the recipe on SEESAW, held-out figures",
         "",
         f"- date: {report['date']}; commit: {report['commit']}; hardware: {report['hardware']}",
-        f"- command: `{report['command']}` (whole run {report['wall_s'] / 60:.1f} min)",
+        f"- command: `{report['command']}` (whole run {report['wall_s'] / 60:.1f} min); training: "
+        + ", ".join(
+            f"{r['train_wall_s'] / 60:.1f} min (seed {r['seed']}{', reused' if r['reused'] else ''})" for r in runs
+        )
+        + f" on {runs[0]['device']}",
         f"- recipe: `stance-train experiment=recipe seed=<s>`, seeds {', '.join(str(r['seed']) for r in runs)}; "
         f"config: `{json.dumps(runs[0]['config'])}`",
         f"- reported model: `{chosen['folder']}` (seed {chosen['seed']}, best dev macro-F1), weights sha256 "

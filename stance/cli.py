@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -66,8 +67,10 @@ def evaluate_main(cfg: DictConfig) -> None:
             )
             for name, r in results["systems"].items():
                 low, high = r.get("macro_f1_ci95", [float("nan")] * 2)
+                # One story or article cannot be resampled: no interval rather than a false one.
+                interval = "n/a" if math.isnan(low) or math.isnan(high) else f"{low:.3f}–{high:.3f}"
                 print(
-                    f"{name:<10}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{f'{low:.3f}–{high:.3f}':>15}"
+                    f"{name:<10}{r['accuracy']:>10.3f}{r['macro_f1']:>10.3f}{interval:>15}"
                     f"{r['macro_f1_support_oppose']:>8.3f}{r['polarity_annotated']['micro_f1']:>10.3f}"
                     f"{r.get('ece', float('nan')):>7.3f}"
                 )

@@ -286,7 +286,9 @@ def _fmt(x: float) -> str:
 
 
 def _ci(pair: Sequence[float] | None) -> str:
-    return f"{_fmt(pair[0])}–{_fmt(pair[1])}" if pair else "n/a"
+    if not pair or any(np.isnan(x) for x in pair):
+        return "n/a (needs two or more stories or articles)"
+    return f"{_fmt(pair[0])}–{_fmt(pair[1])}"
 
 
 def _classifier_section(results: dict[str, Any]) -> list[str]:

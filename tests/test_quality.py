@@ -170,3 +170,10 @@ def test_evaluate_reports_both_paths_with_the_weights_hash(tiny_model: Path, tmp
     assert "systems" not in only_found
     for key in ("found_pairs", "gold_polar_found", "per_class", "macro_f1_support_oppose"):
         assert only_found["prediction_path"][key] == path[key]
+
+
+def test_one_group_gives_no_interval_rather_than_a_false_one() -> None:
+    low, high = bootstrap_macro_f1([0, 1, 2, 0], [0, 1, 1, 0], 100, 0, ["one article"] * 4)
+    assert np.isnan(low) and np.isnan(high)
+    low, high = bootstrap_macro_f1([0, 1, 2, 0], [0, 1, 1, 0], 100, 0)  # four independent examples: an interval
+    assert 0 <= low <= high <= 1

@@ -190,11 +190,11 @@ def training_arguments(cfg: Any, has_validation: bool, device: torch.device) -> 
     )
 
 
-def selection_split(encoded: dict[str, Any]) -> str | None:
+def selection_split(available: set[str]) -> str | None:
     """The split that chooses the checkpoint: `dev`, else `validation` (with a warning: it is no longer held out)."""
-    if "dev" in encoded:
+    if "dev" in available:
         return "dev"
-    if "validation" in encoded:
+    if "validation" in available:
         log.warning(
             "no dev split (data.dev_fraction=0): choosing the checkpoint on validation, "
             "so figures on validation are not held out"
@@ -220,8 +220,9 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     )
     tokenizer = build_tokenizer(cfg.model)
     model = build_model(cfg.model, tokenizer, encoding)
-    encoded = {name: encode_dataset(split, tokenizer, encoding) for name, split in dataset.items() if len(split)}
-    select_on = selection_split(encoded)
+    select_on = selection_split({name for name, split in dataset.items() if len(split)})
+    # Held-out splits are not encoded: training neither scores nor looks at them.
+    encoded = {name: encode_dataset(dataset[name], tokenizer, encoding) for name in ("train", select_on) if name}
     has_validation = select_on is not None
     weights = class_weights(dataset["train"]["label"], str(cfg.train.class_weights))
     args = training_arguments(cfg, has_validation, device)

@@ -177,3 +177,13 @@ def test_one_group_gives_no_interval_rather_than_a_false_one() -> None:
     assert np.isnan(low) and np.isnan(high)
     low, high = bootstrap_macro_f1([0, 1, 2, 0], [0, 1, 1, 0], 100, 0)  # four independent examples: an interval
     assert 0 <= low <= high <= 1
+
+
+def test_the_checkpoint_is_chosen_on_dev_and_validation_only_with_a_warning(caplog) -> None:
+    from stance.train import selection_split
+
+    assert selection_split({"train", "dev", "validation", "test"}) == "dev"
+    with caplog.at_level("WARNING"):
+        assert selection_split({"train", "validation", "test"}) == "validation"
+    assert "not held out" in caplog.text
+    assert selection_split({"train", "test"}) is None

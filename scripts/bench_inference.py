@@ -405,11 +405,11 @@ def targets(report: dict[str, Any]) -> list[str]:
 
 def quality_model() -> str:
     """The model folder `bench/quality.json` reports, checked by its weights' sha256."""
-    from stance.paths import file_sha256
+    from stance.model import weights_sha256
 
     report = json.loads((ROOT / "bench" / "quality.json").read_text())
     folder, expected = report["reported_model"]["folder"], report["reported_model"]["weights_sha256"]
-    if file_sha256(ROOT / folder / "model.safetensors") != expected:
+    if weights_sha256(ROOT / folder) != expected:
         sys.exit(f"{folder} is not the model bench/quality.json reports (sha256 differs): rerun bench_quality.py")
     return folder
 
@@ -443,7 +443,7 @@ def main() -> None:
         Path(args.result).write_text(json.dumps(run_system(args.worker, args.model, inputs)))
         return
 
-    from stance.paths import file_sha256
+    from stance.model import weights_sha256
 
     systems = [s for s in args.systems.split(",") if s]
     unknown = set(systems) - set(SYSTEMS)
@@ -476,7 +476,7 @@ def main() -> None:
         "commit": commit(),
         "hardware": hardware(),
         "model": str(Path(args.model).relative_to(ROOT)) if args.model.startswith(str(ROOT)) else args.model,
-        "weights_sha256": file_sha256(Path(args.model) / "model.safetensors"),
+        "weights_sha256": weights_sha256(args.model),
         "model_run": model_run(args.model),
         "inputs": {
             "data": inputs["data"],

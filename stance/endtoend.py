@@ -36,8 +36,6 @@ from stance.metrics import POLAR_IDS, bootstrap_macro_f1
 from stance.readers.raw import article_from_text
 from stance.schema import STANCES, Article, PairKey
 
-NEUTRAL = STANCES.index("neutral")
-
 
 @dataclass(frozen=True)
 class FoundPair:
@@ -128,46 +126,43 @@ class _EntityMap:
 def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], int]:
     """Run the prediction path on the gold articles' text; every scored pair in gold terms, and the pair count.
 
-    `classifier` is a `StanceClassifier`; its gazetteer finds the actors, as in `stance-predict`.
+    `classifier` is a `StanceClassifier`: its `pairs_of` (sentence split text, gazetteer actors) and
+    `predict_proba` are what `stance-predict` runs; pairs are found once and scored in one batched call.
     """
     texts = {a.id: article_text(a) for a in gold}
     raw = [article_from_text(a.id, texts[a.id][0]) for a in gold]
+    rows = [row for article in raw for row in classifier.pairs_of(article)]
+    probs = classifier.predict_proba(rows, show_progress=True).double()
+    calls = probs.argmax(-1).tolist()
     by_id = {a.id: a for a in gold}
     split_by_id = {a.id: a for a in raw}
     maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}
     located = {a.id: _locate(texts[a.id][0], a.sentences) for a in raw}
+    mentions: dict[tuple[str, int], list[Any]] = {}
     found: dict[PairKey, FoundPair] = {}
-    # The same rows stance-predict scores, kept to say what the model read for each pair.
-    inputs = {
-        (r["article_id"], r["sentence_index"], r["actor"], r["target"]): model_input(r)
-        for article in raw
-        for r in classifier.pairs_of(article)
-    }
-    n = 0
-    for row in classifier.predict_articles(raw, show_progress=True):
-        n += 1
-        article = by_id[row.article_id]
-        start = located[row.article_id][row.sentence_index]
+    for row, p, call in zip(rows, probs.tolist(), calls, strict=True):
+        article_id, i = row["article_id"], row["sentence_index"]
+        start = located[article_id][i]
         if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
             continue
-        sentence = split_by_id[row.article_id].sentences[row.sentence_index]
-        starts = texts[row.article_id][1]
-        index = _gold_sentence(start, start + len(sentence), starts, article.sentences)
-        mentions = classifier.gazetteer.find(sentence)
+        sentence = split_by_id[article_id].sentences[i]
+        index = _gold_sentence(start, start + len(sentence), texts[article_id][1], by_id[article_id].sentences)
+        if (article_id, i) not in mentions:
+            mentions[(article_id, i)] = classifier.gazetteer.find(sentence)
         entities = []
-        for name in (row.actor, row.target):
-            spans = [(start + m.start, start + m.end) for m in mentions if m.actor == name]
-            entities.append(maps[row.article_id].entity(name, spans, index))
+        for name in (row["actor"], row["target"]):
+            spans = [(start + m.start, start + m.end) for m in mentions[(article_id, i)] if m.actor == name]
+            entities.append(maps[article_id].entity(name, spans, index))
         if entities[0] == entities[1]:
             continue
-        key = PairKey(row.article_id, index, entities[0], entities[1])
-        polar = max(row.p_support, row.p_oppose)
+        key = PairKey(article_id, index, entities[0], entities[1])
+        stance = STANCES[call]
+        polar = max(p[STANCES.index("support")], p[STANCES.index("oppose")])
         kept = found.get(key)
         # A gold sentence split in two can hold the same pair twice: keep the more confident call.
-        if kept is None or (row.stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
-            seen = inputs[(row.article_id, row.sentence_index, row.actor, row.target)]
-            found[key] = FoundPair(key, row.stance, polar, seen)
-    return list(found.values()), n
+        if kept is None or (stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
+            found[key] = FoundPair(key, stance, polar, model_input(row))
+    return list(found.values()), len(rows)
 
 
 def gold_labels(articles: Sequence[Article]) -> dict[PairKey, str]:

@@ -228,11 +228,14 @@ def _looks_like_header(fields: list[str]) -> bool:
     return not any(e and re.search(_marker(e), fields[0], re.IGNORECASE) for e in (p, q))
 
 
-def _records(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+def _records(
+    path: Path, shown: str, problems: list[Problem], undecodable: list[int]
+) -> Iterator[tuple[int, list[str]]]:
     """(first physical line, fields) of each record, parsed as the authors' `pandas.read_csv(sep="\\t")` parses.
 
     Tab-separated with CSV quoting: a field that begins with `"` is quoted and
-    `""` inside it is one `"`. Lines that are not UTF-8 are reported and left out.
+    `""` inside it is one `"`. Lines that are not UTF-8 are reported, left out,
+    and their numbers added to `undecodable`.
     """
     physical: list[int] = []
 
@@ -245,6 +248,7 @@ def _records(path: Path, shown: str, problems: list[Problem]) -> Iterator[tuple[
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     problems.append(Problem(shown, f"not valid UTF-8 (byte {exc.start + 1} of the line)", line=number))
+                    undecodable.append(number)
                     continue
                 physical.append(number)
                 yield text
@@ -263,8 +267,10 @@ def _read_file(path: Path, split: str, problems: list[Problem]) -> tuple[list[Ar
     shown = display_path(path)
     parsed: list[Article] = []
     records = 0
+    undecodable: list[int] = []
     try:
-        for number, fields in progress(_records(path, shown, problems), desc=f"reading {path.name}", unit="line"):
+        lines = _records(path, shown, problems, undecodable)
+        for number, fields in progress(lines, desc=f"reading {path.name}", unit="line"):
             if number == 1 and _looks_like_header(fields):
                 log.info("%s: skipping header line %r", shown, "\t".join(fields))
                 continue
@@ -276,8 +282,7 @@ def _read_file(path: Path, split: str, problems: list[Problem]) -> tuple[list[Ar
         problems.append(Problem(shown, f"cannot read: {exc.strerror}"))
     except csv.Error as exc:
         problems.append(Problem(shown, f"not tab-separated CSV: {exc}"))
-    records += sum(1 for p in problems if p.file == shown and p.message.startswith("not valid UTF-8"))
-    return parsed, records
+    return parsed, records + len(undecodable)
 
 
 def load_dse(data_cfg: Any, skipped: list[Problem] | None = None) -> list[Article]:

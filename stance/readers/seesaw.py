@@ -543,6 +543,25 @@ def _read_article(
     )
 
 
+def _story_meta(meta_path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """A story's meta file, or None (with the problem recorded) when its articles cannot be placed in a split."""
+    shown = display_path(meta_path)
+    meta = _read_json(meta_path, problems)
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        problems.append(Problem(shown, "expected a JSON object"))
+        return None
+    if meta.get("Split") not in SPLIT_NAMES:
+        problems.append(
+            Problem(shown, f"Split {meta.get('Split')!r} is not one of {', '.join(SPLIT_NAMES)}", field="Split")
+        )
+        return None
+    if not isinstance(meta.get("story_time"), str):
+        problems.append(Problem(shown, "'story_time' is missing or not a string", field="story_time"))
+    return meta
+
+
 def read_seesaw(data_cfg: Any, skipped: list[Problem] | None = None) -> tuple[list[Article], SeesawStats]:
     """Read the SEESAW stories `data_cfg` asks for (`root`, `splits`); return the articles and what was skipped.
 
@@ -560,37 +579,26 @@ def read_seesaw(data_cfg: Any, skipped: list[Problem] | None = None) -> tuple[li
             by_story.setdefault(match.group(1), []).append(int(match.group(2)))
     articles: list[Article] = []
     metas = sorted(p for p in (root / "meta").glob("TRIPLET_*.json") if _META_NAME.match(p.name))
-    records = 0  # article files, and story files whose articles could not be reached
+    records = 0  # article files read, plus each story file that kept its articles from being read
     for meta_path in progress(metas, desc="reading SEESAW", unit="story"):
         story = _META_NAME.match(meta_path.name).group(1)  # type: ignore[union-attr]
-        records += 1  # taken back below once the story's articles are counted instead
-        shown = display_path(meta_path)
-        meta = _read_json(meta_path, problems)
+        meta = _story_meta(meta_path, problems)
         if meta is None:
+            records += 1
             continue
-        if not isinstance(meta, dict):
-            problems.append(Problem(shown, "expected a JSON object"))
-            continue
-        raw_split = meta.get("Split")
-        if raw_split not in SPLIT_NAMES:
-            problems.append(
-                Problem(shown, f"Split {raw_split!r} is not one of {', '.join(SPLIT_NAMES)}", field="Split")
-            )
-            continue
-        if not isinstance(meta.get("story_time"), str):
-            problems.append(Problem(shown, "'story_time' is missing or not a string", field="story_time"))
-        if raw_split not in wanted:
-            records -= 1
+        if meta["Split"] not in wanted:
             continue
         numbers = sorted(by_story.get(story, []))
         if not numbers:
-            problems.append(Problem(shown, f"no articles/TRIPLET_{story}_DOCUMENT_<n>.json files for this story"))
+            problems.append(
+                Problem(display_path(meta_path), f"no articles/TRIPLET_{story}_DOCUMENT_<n>.json files for this story")
+            )
+            records += 1
             continue
         stats.stories += 1
-        records -= 1
+        records += len(numbers)
         for n in numbers:
-            records += 1
-            article = _read_article(root, story, n, meta, SPLIT_NAMES[raw_split], problems, stats)
+            article = _read_article(root, story, n, meta, SPLIT_NAMES[meta["Split"]], problems, stats)
             if article is not None:
                 articles.append(article)
     tolerate("SEESAW", problems, records, data_cfg, skipped)

@@ -246,6 +246,79 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
     return result
 
 
+# How stance-predict finds actors (#12), each timed end to end in a fresh process at precision=auto.
+ACTOR_VARIANTS = {
+    "lists": ("each source's closed actor list (the e2e rows above; how #5 measured)", "gazetteer", "data/actors.yaml"),
+    "listed": ("data/actors.yaml only, open text (stance-predict before #12)", "gazetteer", "data/actors.yaml"),
+    "phoenix": ("data/actors.yaml + Phoenix dictionaries", "gazetteer", "phoenix"),
+    "both": ("Phoenix + mention finder (stance-predict's default)", "both", "phoenix"),
+}
+
+
+def run_actor_variant(variant: str, model: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """`predict_articles` over the raw articles as stance-predict runs it, with one way of finding actors."""
+    from stance.predict import StanceClassifier
+    from stance.schema import Article
+    from stance.sentences import split_sentences
+
+    _, actors, gazetteer = ACTOR_VARIANTS[variant]
+    started = time.perf_counter()
+    clf = StanceClassifier.from_pretrained(model, device="cpu", gazetteer=gazetteer, precision="auto", actors=actors)
+    load_s = time.perf_counter() - started
+    raw = inputs["raw_articles"]
+    closed = variant == "lists"
+    started = time.perf_counter()
+    articles = [
+        Article(
+            id=r["id"],
+            sentences=split_sentences(r["text"]),
+            actors=r["actors"] if closed else [],
+            aliases=r["aliases"] if closed else {},
+            title=r["title"],
+        )
+        for r in raw
+    ]
+    predictions = list(clf.predict_articles(articles))
+    seconds = time.perf_counter() - started
+    finder = clf.mention_finder.seconds if clf.mention_finder is not None else 0.0
+    return {
+        "variant": variant,
+        "label": ACTOR_VARIANTS[variant][0],
+        "load_s": load_s,
+        "seconds": seconds,
+        "pairs": len(predictions),
+        "articles_with_pairs": len({p.article_id for p in predictions}),
+        "articles": len(raw),
+        "finder_seconds": finder,
+        "precision": clf.precision,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def actor_markdown(section: dict[str, Any]) -> list[str]:
+    """The actor-finding table (#12)."""
+    rows = section["variants"]
+    base = next((r for r in rows if r["variant"] == "lists"), rows[0])
+    lines = [
+        "## Finding actors: what it costs end to end (#12)",
+        "",
+        f"{section['date']}, commit `{section['commit']}`, the same {base['articles']} articles as raw text, "
+        "`StanceClassifier.predict_articles` at `precision=auto` (stance-predict's path), each in a fresh process, "
+        "one after another. The mention finder runs batched (256 sentences per call) before pairs are scored.",
+        "",
+        "| actors from | pairs | articles with a pair | articles/s | × closed lists | mention finder's share "
+        "of the time | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        rate = r["articles"] / r["seconds"]
+        lines.append(
+            f"| {r['label']} | {r['pairs']} | {r['articles_with_pairs']} | {rate:.2f} | "
+            f"{base['seconds'] / r['seconds']:.2f} | {r['finder_seconds'] / r['seconds']:.1%} | {r['peak_rss_mb']:.0f} |"
+        )
+    return lines
+
+
 def _before(clf: Any):
     """The scoring loop before #5: encode and pad each batch of 32 in input order, fp32, one batch at a time."""
     import torch
@@ -358,6 +431,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {r.get('max_prob_diff_vs_fp32', float('nan')):.4f} |"
         )
     lines += ["", *targets(report), "", NOTES]
+    if report.get("actors"):
+        lines += ["", *actor_markdown(report["actors"])]
     return "\n".join(lines) + "\n"
 
 
@@ -422,6 +497,30 @@ def model_run(folder: str) -> str:
     return f"stance-train run_name={cfg.run_name} seed={cfg.seed} (data={cfg.data.name}, model={cfg.model.name})"
 
 
+def _in_fresh_process(worker: str, args: argparse.Namespace, inputs_path: Path, tmp: str) -> dict[str, Any]:
+    result_path = Path(tmp) / f"{worker}.json"
+    print(f"== {worker}", file=sys.stderr, flush=True)
+    cmd = [sys.executable, __file__, "--model", args.model, "--worker", worker]
+    cmd += ["--inputs", str(inputs_path), "--result", str(result_path)]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    return json.loads(result_path.read_text())
+
+
+def actor_section(args: argparse.Namespace) -> dict[str, Any]:
+    """Every way of finding actors, timed end to end on the same raw articles."""
+    inputs = load_inputs(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs_path = Path(tmp) / "inputs.json"
+        inputs_path.write_text(json.dumps(inputs))
+        variants = [_in_fresh_process(v, args, inputs_path, tmp) for v in ACTOR_VARIANTS]
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
+        "load": machine_load(),
+        "variants": variants,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", action="store_true", help="models/minilm-seed on the seed articles")
@@ -432,6 +531,11 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=24, help="articles end to end (0: all)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, of {', '.join(SYSTEMS)}")
     parser.add_argument("--no-write", action="store_true", help="print the table, write nothing to bench/")
+    parser.add_argument(
+        "--actors-only",
+        action="store_true",
+        help="time only the ways of finding actors (#12) and add them to bench/inference.json and .md",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -440,7 +544,17 @@ def main() -> None:
 
     if args.worker:
         inputs = json.loads(Path(args.inputs).read_text())
-        Path(args.result).write_text(json.dumps(run_system(args.worker, args.model, inputs)))
+        run = run_actor_variant if args.worker in ACTOR_VARIANTS else run_system
+        Path(args.result).write_text(json.dumps(run(args.worker, args.model, inputs)))
+        return
+    if args.actors_only:
+        section = actor_section(args)
+        print("\n".join(actor_markdown(section)))
+        if not args.no_write:
+            report = json.loads((ROOT / "bench" / "inference.json").read_text())
+            report["actors"] = section
+            (ROOT / "bench" / "inference.json").write_text(json.dumps(report, indent=2) + "\n")
+            (ROOT / "bench" / "inference.md").write_text(markdown(report))
         return
 
     from stance.model import weights_sha256
@@ -456,12 +570,7 @@ def main() -> None:
         inputs_path = Path(tmp) / "inputs.json"
         inputs_path.write_text(json.dumps(inputs))
         for system in systems:
-            result_path = Path(tmp) / f"{system}.json"
-            print(f"== {system}", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--model", args.model, "--worker", system]
-            cmd += ["--inputs", str(inputs_path), "--result", str(result_path)]
-            subprocess.run(cmd, check=True, cwd=ROOT)
-            results.append(json.loads(result_path.read_text()))
+            results.append(_in_fresh_process(system, args, inputs_path, tmp))
             r = results[-1]
             print(
                 f"   {len(inputs['rows']) / r['pairs_s']:.1f} pairs/s, {len(inputs['raw_articles']) / r['e2e_s']:.2f} "

@@ -9,7 +9,10 @@ The protocol, split by split:
 * SEESAW train minus dev trains; `dev` (about 15% of the train stories, fixed by
   a hash of the story id) picks each run's checkpoint and the reported seed;
 * SEESAW `valid` is scored once per seed, at the end, never used to choose;
-* the seed test article is scored end to end with the reported model.
+* the seed test article is scored end to end with the reported model;
+* the reported model's prediction path is measured with each way of finding
+  actors (listed, Phoenix dictionaries, mention finder, both), on valid and the
+  seed article (`--actors-only` redoes just this section, keeping the seed runs).
 
 For each seed (`--seeds`, default 42,43,44) it trains `experiment=recipe
 seed=<s> run_name=recipe-seesaw-s<s>`, unless `models/recipe-seesaw-s<s>/`
@@ -80,8 +83,10 @@ def trained_model(cfg: Any) -> tuple[dict[str, Any], bool]:
     return train(cfg), False
 
 
-def evaluation(model: str, data_overrides: list[str], split: str, out: str) -> dict[str, Any]:
-    """`stance-evaluate model=<model> split=<split> pairs=both`, as a library call."""
+def evaluation(
+    model: str, data_overrides: list[str], split: str, out: str, extra: tuple[str, ...] = ("pairs=both",)
+) -> dict[str, Any]:
+    """`stance-evaluate model=<model> split=<split> pairs=both` (or `extra` overrides), as a library call."""
     from hydra import compose, initialize_config_dir
 
     from stance.cli import APPLY_CONFIG_DIR
@@ -90,7 +95,7 @@ def evaluation(model: str, data_overrides: list[str], split: str, out: str) -> d
     with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "evaluate",
-            overrides=[f"model={model}", *data_overrides, f"split={split}", "pairs=both", f"output_dir={out}"],
+            overrides=[f"model={model}", *data_overrides, f"split={split}", *extra, f"output_dir={out}"],
         )
     return evaluate(cfg)
 
@@ -108,7 +113,14 @@ def run_seed(seed: int, overrides: list[str], smoke: bool) -> dict[str, Any]:
     # A reused folder's metrics.json has the Trainer's own runtime (the folder is written before the wall clock stops).
     train_wall = metrics.get("wall_time_s", metrics.get("train_runtime_s", 0.0))
     data = [f"data={cfg.data.name}", f"data.root={cfg.data.root}"]
-    held_out = evaluation(str(cfg.output_dir), data, "validation", f"outputs/bench/quality/{run_name}/validation")
+    # Classifier only beside the prediction path as it was before #12 (listed actors only), for every seed.
+    held_out = evaluation(
+        str(cfg.output_dir),
+        data,
+        "validation",
+        f"outputs/bench/quality/{run_name}/validation",
+        ("pairs=both", "actors=gazetteer", "gazetteer=data/actors.yaml"),
+    )
     return {
         "seed": seed,
         "run_name": run_name,
@@ -124,6 +136,85 @@ def run_seed(seed: int, overrides: list[str], smoke: bool) -> dict[str, Any]:
         "validation": held_out,
         "config": experiment(cfg),
     }
+
+
+# Who the prediction path pairs (#12): each row is `stance-evaluate pairs=found` with these overrides.
+ACTOR_ROWS = (
+    ("listed actors (data/actors.yaml), before #12", ("actors=gazetteer", "gazetteer=data/actors.yaml")),
+    ("listed + Phoenix/CAMEO dictionaries", ("actors=gazetteer", "gazetteer=phoenix")),
+    ("mention finder only", ("actors=found", "gazetteer=data/actors.yaml")),
+    ("Phoenix + mention finder (stance-predict's default)", ("actors=both", "gazetteer=phoenix")),
+)
+
+
+def actor_sources(folder: str) -> dict[str, Any]:
+    """The prediction path on SEESAW valid and on the seed test article for each way of finding actors."""
+    rows = []
+    for name, overrides in ACTOR_ROWS:
+        tag = overrides[0].split("=")[1] + "-" + overrides[1].split("=")[1].replace("/", "_")
+        out = f"outputs/bench/quality/actors/{tag}"
+        valid = evaluation(folder, ["data=seesaw"], "validation", out, ("pairs=found", *overrides))
+        seed = evaluation(folder, ["data=seed"], "test", out + "-seed", ("pairs=found", *overrides))
+        rows.append(
+            {
+                "name": name,
+                "overrides": list(overrides),
+                "validation": valid["prediction_path"],
+                "seed": seed["prediction_path"],
+            }
+        )
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(), "model": folder, "rows": rows}
+
+
+def actor_markdown(section: dict[str, Any]) -> list[str]:
+    """The table of `actor_sources`."""
+    rows = section["rows"]
+    lines = [
+        "## Who the prediction path pairs: listed actors, the Phoenix dictionaries, the mention finder (#12)",
+        "",
+        f"`stance-evaluate pairs=found` with the reported model (`{section['model']}`) on the 105 SEESAW valid "
+        f"articles' text, {section['date']}, commit `{section['commit']}`. Gold polar pairs between named entities: "
+        "both ends typed People, Organization, GPE or Religion (not Topic, Event, Others). A pair counts as found "
+        "when the path scores it in its sentence; a missed pair counts as neutral. Times include sentence splitting, "
+        "actor finding and scoring (fp32, 2 cores).",
+        "",
+        "| actors from | recall, named polar pairs | recall, all polar pairs | support F1 | oppose F1 | "
+        "macro-F1 s/o (95% CI) | pairs/article | articles with no pair | pairs/s | articles/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        v = r["validation"]
+        lines.append(
+            f"| {r['name']} | {v['finder_recall_polar_named']:.3f} ({v['gold_polar_named_found']}/"
+            f"{v['gold_polar_named_pairs']}) | {v['finder_recall_polar']:.3f} | "
+            f"{v['per_class']['support']['f1']:.3f} | {v['per_class']['oppose']['f1']:.3f} | "
+            f"{v['macro_f1_support_oppose']:.3f} ({_ci(v['macro_f1_support_oppose_ci95'])}) | "
+            f"{v['pairs_per_article']:.1f} | {v['articles_without_pairs_fraction']:.1%} | "
+            f"{v['pairs_per_second']:.1f} | {v['articles_per_second']:.2f} |"
+        )
+    finder = next((r["validation"]["mention_finder"] for r in rows if "mention_finder" in r["validation"]), None)
+    if finder:
+        lines += [
+            "",
+            f"Mention finder against SEESAW valid's entity lists ({finder['sentences']} sentences, topics, events and "
+            f"others excluded): precision {finder['precision']:.3f}, recall {finder['recall']:.3f}, F1 "
+            f"{finder['f1']:.3f} on exact spans; {finder['overlap_recall']:.3f} of listed mentions overlapped by a "
+            "found span. Precision is a lower bound: the lists name the article's salient entities, not every actor.",
+        ]
+    lines += [
+        "",
+        "Seed test article (`data/articles/seed_000.json`; its actors are countries):",
+        "",
+        "| actors from | recall of gold polar pairs | support F1 | oppose F1 | pairs |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        v = r["seed"]
+        lines.append(
+            f"| {r['name']} | {v['finder_recall_polar']:.3f} ({v['gold_polar_found']}/{v['gold_polar_pairs']}) | "
+            f"{v['per_class']['support']['f1']:.3f} | {v['per_class']['oppose']['f1']:.3f} | {v['pairs_scored']} |"
+        )
+    return lines
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -311,13 +402,28 @@ def markdown(report: dict[str, Any]) -> str:
         "Recipe variants: `bench/quality-experiments.md` (by hand; this file is the script's own).",
         "",
     ]
+    if report.get("actors"):
+        lines += [*actor_markdown(report["actors"]), ""]
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="42,43,44", help="comma-separated training seeds")
+    parser.add_argument(
+        "--actors-only",
+        action="store_true",
+        help="keep bench/quality.json's seed runs and measure only the actor-finding section (#12) again",
+    )
     args, overrides = parser.parse_known_args(argv)
+    if args.actors_only:
+        path = ROOT / "bench" / "quality.json"
+        report = json.loads(path.read_text(encoding="utf-8"))
+        report["actors"] = actor_sources(report["reported_model"]["folder"])
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        (ROOT / "bench" / "quality.md").write_text(markdown(report), encoding="utf-8")
+        print("\n".join(actor_markdown(report["actors"])))
+        return
     from stance.model import weights_sha256
 
     started = time.time()
@@ -343,6 +449,7 @@ def main(argv: list[str]) -> None:
             "chosen_by": "best dev macro-F1 over seeds",
         },
         "seed_article": seed_article,
+        "actors": None if smoke else actor_sources(chosen["folder"]),
         "wall_s": round(time.time() - started, 1),
     }
     out = ROOT / ("outputs/bench" if smoke else "bench")

@@ -103,7 +103,10 @@ class StanceAggregator:
         article.add(p.actor, p.target, p)
         self.corpus.add(p.actor, p.target, p)
         if self.by_affiliation is not None:
-            self.by_affiliation.add(self._affiliation_of(p.actor), self._affiliation_of(p.target), p)
+            # A row carries its actors' roll-up at the article's date; older rows are rolled up here, undated.
+            actor = p.actor_affiliation or self._affiliation_of(p.actor)
+            target = p.target_affiliation or self._affiliation_of(p.target)
+            self.by_affiliation.add(actor, target, p)
 
     def update(self, predictions: Iterable[PairPrediction]) -> StanceAggregator:
         """Count many scored pairs; returns self."""

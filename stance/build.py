@@ -158,11 +158,15 @@ def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
     return gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
 
 
+def given_mentions(article: Article, index: int) -> list[Mention]:
+    """The mentions the source marked itself in sentence `index` (DSE's brackets)."""
+    text = article.sentences[index]
+    return [Mention(actor, s, e, text[s:e], given=True) for actor, (s, e) in article.spans.get(index, {}).items()]
+
+
 def sentence_mentions(article: Article, index: int, local: Gazetteer) -> list[Mention]:
     """Actor mentions in sentence `index`: the source's own spans first (they win), then the matcher's."""
-    text = article.sentences[index]
-    given = [Mention(actor, s, e, text[s:e], given=True) for actor, (s, e) in article.spans.get(index, {}).items()]
-    return [*given, *local.find(text)]
+    return [*given_mentions(article, index), *local.actor_mentions(article.sentences[index])]
 
 
 def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:

@@ -45,6 +45,14 @@ def train_main(cfg: DictConfig) -> None:
     def job(c: DictConfig) -> None:
         metrics = train(c)
         print(f"model saved to {c.output_dir}")
+        if metrics.get("task") == "mentions":
+            if "dev" in metrics:
+                d = metrics["dev"]
+                print(
+                    f"mention finder on {d['split']}: precision {d['precision']:.3f}, recall {d['recall']:.3f}, "
+                    f"F1 {d['f1']:.3f} (exact spans; {d['overlap_recall']:.3f} of gold spans overlapped)"
+                )
+            return
         for split in ("dev", "validation", "test"):
             if split in metrics:
                 m = metrics[split]

@@ -23,6 +23,7 @@ found is predicted neutral (missed).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ from stance.build import article_gazetteer, article_group, sentence_mentions
 from stance.metrics import POLAR_IDS, bootstrap_macro_f1
 from stance.readers.raw import article_from_text
 from stance.schema import STANCES, Article, PairKey
+
+# SEESAW's entity types for named actors; Topic, Event and Others are what is talked about.
+NAMED_TYPES = frozenset({"People", "Organization", "GPE", "Religion"})
 
 
 @dataclass(frozen=True)
@@ -123,22 +127,32 @@ class _EntityMap:
         return best
 
 
-def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], int]:
-    """Run the prediction path on the gold articles' text; every scored pair in gold terms, and the pair count.
+def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], dict[str, Any]]:
+    """Run the prediction path on the gold articles' text; every scored pair in gold terms, and counts and times.
 
     `classifier` is a `StanceClassifier`: its `pairs_of` (sentence split text, gazetteer actors) and
     `predict_proba` are what `stance-predict` runs; pairs are found once and scored in one batched call.
     """
     texts = {a.id: article_text(a) for a in gold}
     raw = [article_from_text(a.id, texts[a.id][0]) for a in gold]
-    rows = [row for article in raw for row in classifier.pairs_of(article)]
+    for article, original in zip(raw, gold, strict=True):
+        article.date = original.date  # roles and roll-ups follow the article's date, as in stance-predict
+    started = time.perf_counter()
+    per_article = classifier.pairs_of_many(raw)
+    finding_s = time.perf_counter() - started
+    rows = [row for article_rows in per_article for row in article_rows]
     probs = classifier.predict_proba(rows, show_progress=True).double()
+    timing = {
+        "seconds": time.perf_counter() - started,
+        "finding_seconds": finding_s,
+        "mention_finder_seconds": classifier.mention_finder.seconds if classifier.mention_finder else 0.0,
+        "articles_without_pairs": sum(1 for r in per_article if not r),
+    }
     calls = probs.argmax(-1).tolist()
     by_id = {a.id: a for a in gold}
     split_by_id = {a.id: a for a in raw}
     maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}
     located = {a.id: _locate(texts[a.id][0], a.sentences) for a in raw}
-    mentions: dict[tuple[str, int], list[Any]] = {}
     found: dict[PairKey, FoundPair] = {}
     for row, p, call in zip(rows, probs.tolist(), calls, strict=True):
         article_id, i = row["article_id"], row["sentence_index"]
@@ -147,12 +161,11 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
             continue
         sentence = split_by_id[article_id].sentences[i]
         index = _gold_sentence(start, start + len(sentence), texts[article_id][1], by_id[article_id].sentences)
-        if (article_id, i) not in mentions:
-            mentions[(article_id, i)] = classifier.gazetteer.find(sentence)
         entities = []
-        for name in (row["actor"], row["target"]):
-            spans = [(start + m.start, start + m.end) for m in mentions[(article_id, i)] if m.actor == name]
-            entities.append(maps[article_id].entity(name, spans, index))
+        for role in ("actor", "target"):
+            # The mention the model marked for this actor (the path's own finding, gazetteer or found).
+            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if row[f"{role}_start"] >= 0 else []
+            entities.append(maps[article_id].entity(row[role], spans, index))
         if entities[0] == entities[1]:
             continue
         key = PairKey(article_id, index, entities[0], entities[1])
@@ -162,7 +175,7 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
         # A gold sentence split in two can hold the same pair twice: keep the more confident call.
         if kept is None or (stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
             found[key] = FoundPair(key, stance, polar, model_input(row))
-    return list(found.values()), len(rows)
+    return list(found.values()), {"pairs_scored": len(rows), **timing}
 
 
 def gold_labels(articles: Sequence[Article]) -> dict[PairKey, str]:
@@ -183,6 +196,8 @@ def score_found(
     groups = {a.id: article_group(a) for a in gold}
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=POLAR_IDS, zero_division=0)
     reached = polar & set(predicted)
+    types = {a.id: a.actor_types for a in gold}
+    named = {k for k in polar if _named(types[k.article_id], k.actor) and _named(types[k.article_id], k.target)}
     macro = float(np.mean(f1)) if len(keys) else float("nan")
     low, high = (
         bootstrap_macro_f1(y_true, y_pred, resamples, seed, [groups[k.article_id] for k in keys], POLAR_IDS)
@@ -197,6 +212,9 @@ def score_found(
         "gold_polar_found": len(reached),
         "finder_recall_polar": len(reached) / len(polar) if polar else float("nan"),
         "gold_polar_found_called_neutral": sum(1 for k in reached if predicted[k] == "neutral"),
+        "gold_polar_named_pairs": len(named),
+        "gold_polar_named_found": len(named & reached),
+        "finder_recall_polar_named": len(named & reached) / len(named) if named else float("nan"),
         "per_class": {
             STANCES[c]: {
                 "precision": float(precision[i]),
@@ -209,6 +227,36 @@ def score_found(
         "macro_f1_support_oppose": macro,
         "macro_f1_support_oppose_ci95": [low, high],
     }
+
+
+def _named(types: dict[str, list[str]], name: str) -> bool:
+    """Whether the corpus types `name` as a named entity that acts (People, Organization, GPE, Religion).
+
+    A corpus without types counts every actor as named.
+    """
+    return not types or bool(set(types.get(name, ())) & NAMED_TYPES)
+
+
+def score_mentions(finder: Any, gold: Sequence[Article]) -> dict[str, Any]:
+    """The mention finder's spans against the corpus's entity lists (topics, events, others excluded).
+
+    Precision counts every span the lists do not hold as wrong, though many are
+    real actors the annotators did not list, so it is a lower bound.
+    """
+    from stance.actors import Gazetteer
+    from stance.mentions import silver_spans
+
+    empty = Gazetteer(actors={})
+    texts, spans = [], []
+    for article in gold:
+        local = article_gazetteer(article, empty)
+        for i, sentence in enumerate(article.sentences):
+            texts.append(sentence)
+            spans.append(silver_spans(article, i, local, None))
+    predicted = finder.find(texts, show_progress=True)
+    from stance.mentions import span_scores
+
+    return {"sentences": len(texts), **span_scores(spans, predicted)}
 
 
 def agreement(found: Sequence[FoundPair], labelled: dict[PairKey, tuple[str, tuple[Any, ...]]]) -> dict[str, int]:

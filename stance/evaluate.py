@@ -21,7 +21,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from stance.actors import load_gazetteer
 from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
 from stance.encoding import span_of, splice_mentions
-from stance.endtoend import agreement, found_pairs, model_input, score_found
+from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
 from stance.errors import Problem, StanceError
 from stance.metrics import classification_report, cluster_interval, macro_f1
 from stance.model import weights_sha256
@@ -192,7 +192,11 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     if pairs not in PAIRS:
         raise StanceError(f"pairs={pairs!r} is not one of {', '.join(PAIRS)}")
     classifier = StanceClassifier.from_pretrained(
-        resolve_path(cfg.model), device=str(cfg.device), gazetteer=cfg.data.gazetteer, batch_size=int(cfg.batch_size)
+        resolve_path(cfg.model),
+        device=str(cfg.device),
+        gazetteer=cfg.get("gazetteer") or cfg.data.gazetteer,
+        batch_size=int(cfg.batch_size),
+        actors=str(cfg.get("actors", "gazetteer")) if pairs != "labelled" else "gazetteer",
     )
     data = evaluation_data(cfg, classifier.encoding.context_sentences)
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
@@ -224,8 +228,20 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         if extra:
             results["corpus_metrics"] = extra
     if pairs in ("found", "both"):
-        found, scored = found_pairs(classifier, data.articles)
-        results["prediction_path"] = score_found(data.articles, found, resamples, seed) | {"pairs_scored": scored}
+        found, counts = found_pairs(classifier, data.articles)
+        path = score_found(data.articles, found, resamples, seed) | counts
+        n = max(len(data.articles), 1)
+        path |= {
+            "actors": classifier.actors,
+            "gazetteer": str(cfg.get("gazetteer") or cfg.data.gazetteer),
+            "pairs_per_article": counts["pairs_scored"] / n,
+            "articles_without_pairs_fraction": counts["articles_without_pairs"] / n,
+            "pairs_per_second": counts["pairs_scored"] / counts["seconds"] if counts["seconds"] else float("nan"),
+            "articles_per_second": n / counts["seconds"] if counts["seconds"] else float("nan"),
+        }
+        if classifier.mention_finder is not None:
+            path["mention_finder"] = score_mentions(classifier.mention_finder, data.articles)
+        results["prediction_path"] = path
         if labelled:
             results["prediction_path"]["agreement_with_classifier_only"] = agreement(found, labelled)
     results["wall_time_s"] = round(time.time() - started, 1)

@@ -17,17 +17,23 @@ import torch
 
 from stance.actors import Gazetteer, load_gazetteer, mentioned_actors
 from stance.aggregate import StanceAggregator, write_summary
-from stance.build import article_gazetteer, ordered_pairs, pair_examples, sentence_mentions
+from stance.build import article_gazetteer, given_mentions, ordered_pairs, pair_examples, sentence_mentions
 from stance.commitlog import CommitLog, Resumed, progress_path
 from stance.encoding import EncodingConfig, encode_batch
+from stance.entities import FOUND, merge_mentions
 from stance.errors import Problem, StanceError, display_path
 from stance.inference import Scorer, set_threads
+from stance.mentions import MentionFinder, mention_folder_of
 from stance.model import load_stance_model
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.schema import STANCES, Article
 
 log = logging.getLogger(__name__)
+
+# Who is paired: listed actors, found mentions, or both; `auto` is `both` when the model has a mention finder.
+ACTOR_MODES = ("gazetteer", "found", "both")
+FIND_SENTENCES = 256  # sentences per batched call of the mention finder
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,14 @@ class PairPrediction:
     p_oppose: float
     p_neutral: float
     model: str
+    # Where each actor came from (gazetteer, phoenix, found), its CAMEO code at the article's date when it
+    # has one, and what it rolls up to at that date (a person to the government they served then).
+    actor_source: str = ""
+    target_source: str = ""
+    actor_code: str = ""
+    target_code: str = ""
+    actor_affiliation: str = ""
+    target_affiliation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,8 +90,19 @@ class StanceClassifier:
         batch_size: int = 32,
         precision: str = "fp32",
         threads: int | None = None,
+        mention_finder: MentionFinder | None = None,
+        actors: str = "gazetteer",
     ) -> None:
         set_threads(threads)
+        if actors not in ACTOR_MODES:
+            raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
+        if actors != "gazetteer" and mention_finder is None:
+            raise StanceError(
+                f"actors={actors} needs a mention finder: the model folder has no mentions/ "
+                "(train one with stance-train task=mentions mentions.attach_to=<model>), or use actors=gazetteer"
+            )
+        self.mention_finder = mention_finder if actors != "gazetteer" else None
+        self.actors = actors
         self.model = model
         self.tokenizer = tokenizer
         self.encoding = encoding
@@ -116,12 +141,28 @@ class StanceClassifier:
         batch_size: int = 32,
         precision: str = "fp32",
         threads: int | None = None,
+        actors: str = "gazetteer",
     ) -> StanceClassifier:
-        """Load a model folder written by `stance-train` (checked before use), to score at `precision`."""
+        """Load a model folder written by `stance-train` (checked before use), to score at `precision`.
+
+        `actors` picks who is paired: `gazetteer` (listed actors only), `found` (the mention finder's spans,
+        named by the gazetteer where it knows them), `both`, or `auto` (`both` when the model folder has a
+        mention finder in `mentions/`, else `gazetteer`).
+        """
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
         if not isinstance(gazetteer, Gazetteer):
             gazetteer = load_gazetteer(gazetteer or "data/actors.yaml")
+        finder = None
+        finder_dir = mention_folder_of(path)
+        if actors == "auto":
+            actors = "both" if finder_dir is not None else "gazetteer"
+            if finder_dir is None:
+                log.warning("%s has no mention finder (mentions/): pairing gazetteer actors only", Path(path).name)
+        if actors != "gazetteer" and finder_dir is not None:
+            finder = MentionFinder.from_pretrained(
+                finder_dir, device=str(dev), batch_size=max(batch_size, 64), precision=precision
+            )
         return cls(
             model,
             tokenizer,
@@ -131,6 +172,8 @@ class StanceClassifier:
             name=Path(path).name,
             batch_size=batch_size,
             precision=precision,
+            mention_finder=finder,
+            actors=actors,
         )
 
     # -- scoring -------------------------------------------------------------
@@ -177,7 +220,21 @@ class StanceClassifier:
 
     def pairs_of(self, article: Article) -> list[dict[str, Any]]:
         """Every ordered pair of actors mentioned together in a sentence of `article`, as model inputs."""
-        return article_pairs(article, self.gazetteer, self.encoding.context_sentences)
+        return self.pairs_of_many([article])[0]
+
+    def pairs_of_many(self, articles: Sequence[Article]) -> list[list[dict[str, Any]]]:
+        """`pairs_of` for several articles, their sentences put through the mention finder in one batched call."""
+        found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
+        if self.mention_finder is not None:
+            spans = self.mention_finder.find([s for a in articles for s in a.sentences])
+            at = 0
+            for k, article in enumerate(articles):
+                found[k] = spans[at : at + len(article.sentences)]
+                at += len(article.sentences)
+        return [
+            article_pairs(a, self.gazetteer, self.encoding.context_sentences, f, self.actors)
+            for a, f in zip(articles, found, strict=True)
+        ]
 
     def predict_articles(
         self, articles: Iterable[Article], show_progress: bool = False, chunk_pairs: int = 1024
@@ -186,19 +243,21 @@ class StanceClassifier:
 
         Articles are gathered until they hold `chunk_pairs` pairs (or the input
         ends), and those pairs are encoded and scored together: batches of
-        similar length across articles waste less on padding.
+        similar length across articles waste less on padding. With a mention
+        finder, articles are taken `FIND_SENTENCES` sentences at a time so the
+        finder runs batched too.
         """
         pending: list[tuple[Article, list[dict[str, Any]]]] = []
         n_rows = 0
-        for article in articles:
-            rows = self.pairs_of(article)
-            if not rows:
-                continue
-            pending.append((article, rows))
-            n_rows += len(rows)
-            if n_rows >= chunk_pairs:
-                yield from self._score_articles(pending, show_progress)
-                pending, n_rows = [], 0
+        for group in _sentence_groups(articles, FIND_SENTENCES if self.mention_finder is not None else 1):
+            for article, rows in zip(group, self.pairs_of_many(group), strict=True):
+                if not rows:
+                    continue
+                pending.append((article, rows))
+                n_rows += len(rows)
+                if n_rows >= chunk_pairs:
+                    yield from self._score_articles(pending, show_progress)
+                    pending, n_rows = [], 0
         if pending:
             yield from self._score_articles(pending, show_progress)
 
@@ -224,26 +283,75 @@ class StanceClassifier:
                     p_oppose=p[1],
                     p_neutral=p[2],
                     model=self.name,
+                    **{key: row.get(key, "") for key in OPTIONAL_FIELDS},
                 )
                 k += 1
 
 
-def article_pairs(article: Article, gazetteer: Gazetteer, context_sentences: int) -> list[dict[str, Any]]:
+def article_pairs(
+    article: Article,
+    gazetteer: Gazetteer,
+    context_sentences: int,
+    found: Sequence[Sequence[tuple[int, int]]] | None = None,
+    actors: str = "gazetteer",
+) -> list[dict[str, Any]]:
     """Every ordered pair of actors mentioned together in a sentence of `article`, as the builder's rows.
 
-    The article's matcher is built once, mentions are found and the context is
-    joined once per sentence, and every pair of that sentence shares them.
+    `found` are the mention finder's spans per sentence; with them, the
+    gazetteer's mentions (unless `actors="found"`) and the found ones are
+    merged into one actor per entity of the article (`stance.entities`). Each
+    row says where its actors came from, their CAMEO codes and what they roll
+    up to at the article's date.
     """
     local = article_gazetteer(article, gazetteer)
+    n = len(article.sentences)
+    listed = [
+        sentence_mentions(article, i, local) if actors != "found" else given_mentions(article, i) for i in range(n)
+    ]
+    sources: dict[str, str] = {}
+    if found is not None:
+        listed, entities = merge_mentions(article.sentences, listed, found, local)
+        sources = {name: e.source for name, e in entities.items()}
     rows: list[dict[str, Any]] = []
-    for i in range(len(article.sentences)):
-        mentions = sentence_mentions(article, i, local)
-        actors = mentioned_actors(mentions)
-        if len(actors) >= 2:
-            rows.extend(
-                pair_examples(article.id, article.sentences, i, mentions, ordered_pairs(actors), context_sentences)
-            )
+    described: dict[str, tuple[str, str, str]] = {}
+    for i in range(n):
+        names = mentioned_actors(listed[i])
+        if len(names) < 2:
+            continue
+        for row in pair_examples(article.id, article.sentences, i, listed[i], ordered_pairs(names), context_sentences):
+            for role in ("actor", "target"):
+                name = row[role]
+                if name not in described:
+                    described[name] = _describe(name, local, sources.get(name), article.date)
+                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = described[name]
+            rows.append(row)
     return rows
+
+
+def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str]:
+    """(source, CAMEO code, affiliation at `date`) of an actor of an article."""
+    actor = gazetteer.actors.get(name)
+    if actor is None:
+        return source or FOUND, "", name
+    return (
+        source or actor.source,
+        gazetteer.code(name, date or None) or "",
+        gazetteer.affiliation(name, date or None),
+    )
+
+
+def _sentence_groups(articles: Iterable[Article], sentences: int) -> Iterator[list[Article]]:
+    """Consecutive articles in groups of about `sentences` sentences (at least one article each)."""
+    group: list[Article] = []
+    size = 0
+    for article in articles:
+        group.append(article)
+        size += len(article.sentences)
+        if size >= sentences:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def _prediction(probs: torch.Tensor) -> StancePrediction:
@@ -256,6 +364,14 @@ def _prediction(probs: torch.Tensor) -> StancePrediction:
 # -- the batch job ------------------------------------------------------------
 
 OUTPUT_FIELDS = [f.name for f in PairPrediction.__dataclass_fields__.values()]
+OPTIONAL_FIELDS = (
+    "actor_source",
+    "target_source",
+    "actor_code",
+    "target_code",
+    "actor_affiliation",
+    "target_affiliation",
+)
 OUTPUT_KINDS = ("jsonl", "csv")
 
 
@@ -328,7 +444,8 @@ def read_predictions(path: Path) -> Iterator[PairPrediction]:
         rows: Iterable[Any] = csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
         for number, row in enumerate(rows, start=1):
             try:
-                values = {key: row[key] for key in OUTPUT_FIELDS}
+                values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
+                values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
                 values["sentence_index"] = int(values["sentence_index"])
                 for key in ("p_support", "p_oppose", "p_neutral"):
                     values[key] = float(values[key])
@@ -548,15 +665,21 @@ class _BatchJob:
 def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
     """What makes two runs the same job: resuming is refused when any of it differs."""
     model = resolve_path(cfg.model).absolute()
-    weights = model / "model.safetensors"
-    stat = weights.stat() if weights.exists() else None
     return {
         "model": str(model),
-        "model_weights": f"{stat.st_size}:{stat.st_mtime_ns}" if stat else None,
+        "model_weights": _weights_stamp(model),
         "input": str(resolve_path(cfg.input).absolute()),
         "format": kind,
-        "gazetteer": str(resolve_path(cfg.get("gazetteer") or "data/actors.yaml").absolute()),
+        "gazetteer": str(cfg.get("gazetteer") or "data/actors.yaml"),
+        "actors": str(cfg.get("actors", "auto")),
+        "mentions": _weights_stamp(mention_folder_of(model)) if mention_folder_of(model) else None,
     }
+
+
+def _weights_stamp(folder: Path) -> str | None:
+    weights = folder / "model.safetensors"
+    stat = weights.stat() if weights.exists() else None
+    return f"{stat.st_size}:{stat.st_mtime_ns}" if stat else None
 
 
 def predict_files(cfg: Any) -> dict[str, Any]:
@@ -592,6 +715,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         batch_size=int(cfg.batch_size),
         precision=precision,
         threads=cfg.get("threads"),
+        actors=str(cfg.get("actors", "auto")),
     )
     log.info(
         "model %s on %s, precision %s, %d CPU threads",

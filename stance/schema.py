@@ -45,7 +45,9 @@ class Article:
     actor's mention [start, end) when the source marks it (DSE's brackets); it
     wins over the first gazetteer match. `group` is the unit that must not
     straddle splits and that intervals resample (a SEESAW story, a DSE
-    sentence); empty means the article itself.
+    sentence); empty means the article itself. `actor_types` gives the
+    source's entity types per actor when it has them (SEESAW's People, GPE,
+    Topic, …): the mention finder learns only the types that act.
     """
 
     id: str
@@ -62,3 +64,4 @@ class Article:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     spans: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
     group: str = ""
+    actor_types: dict[str, list[str]] = field(default_factory=dict)

@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +160,10 @@ def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
-def training_arguments(cfg: Any, has_validation: bool, device: torch.device) -> TrainingArguments:
-    """TrainingArguments from the config, so transformers validates them itself."""
+def training_arguments(
+    cfg: Any, has_validation: bool, device: torch.device, metric: str = "macro_f1"
+) -> TrainingArguments:
+    """TrainingArguments from the config, so transformers validates them itself; `metric` picks the checkpoint."""
     t = cfg.train
     return TrainingArguments(
         output_dir=str(resolve_path(cfg.work_dir)),
@@ -176,7 +179,7 @@ def training_arguments(cfg: Any, has_validation: bool, device: torch.device) -> 
         save_strategy="epoch",
         save_total_limit=2,
         load_best_model_at_end=has_validation,
-        metric_for_best_model="macro_f1" if has_validation else None,
+        metric_for_best_model=metric if has_validation else None,
         greater_is_better=True,
         logging_steps=int(t.logging_steps),
         report_to=[],
@@ -205,7 +208,14 @@ def selection_split(available: set[str]) -> str | None:
 
 
 def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
-    """Fine-tune a stance model as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
+    """Fine-tune a stance model as `cfg` says and save it to `cfg.output_dir`; returns its metrics.
+
+    `task=mentions` trains the mention finder instead (`stance.mentions.train_mentions`).
+    """
+    if cfg.get("task", "stance") == "mentions":
+        from stance.mentions import train_mentions
+
+        return train_mentions(cfg)
     started = time.time()
     set_seed(int(cfg.seed))
     skipped: list[Problem] = []
@@ -275,12 +285,23 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
 
 
 def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Path:
-    """Write the model folder atomically: build it beside the target, then rename it into place.
+    """Write the stance model folder: the weights, the resolved config, the metrics and a model card."""
+
+    def extra(staging: Path) -> None:
+        (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
+
+    return save_folder_atomically(trainer, cfg.output_dir, extra)
+
+
+def save_folder_atomically(trainer: Trainer, output_dir: str | Path, extra: Callable[[Path], None]) -> Path:
+    """Save the trainer's model, then `extra(folder)`, atomically: built beside the target, renamed into place.
 
     A reader never sees a half-written model: until the rename, the folder has a
     different name and carries an `.incomplete` marker.
     """
-    final = resolve_path(cfg.output_dir).absolute()
+    final = resolve_path(output_dir).absolute()
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -289,12 +310,13 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
     trainer.save_model(str(staging))
     # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
     (staging / "training_args.bin").unlink(missing_ok=True)
-    (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-    (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
+    extra(staging)
     (staging / ".incomplete").unlink()
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        # A finder attached inside a stance model folder survives retraining the stance model.
+        if (final / "mentions").is_dir() and not (staging / "mentions").exists():
+            (final / "mentions").rename(staging / "mentions")
         final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)

@@ -138,7 +138,8 @@ def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer
         PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[k], model_input(r))
         for r, k in zip(rows, labels, strict=True)
     }
-    found, scored = found_pairs(clf, data.articles)
+    found, counts = found_pairs(clf, data.articles)
+    scored = counts["pairs_scored"]
     shared = agreement(found, labelled)
     assert scored > 50 and shared["same_input_pairs"] > 50
     assert shared["same_input_same_label"] == shared["same_input_pairs"]

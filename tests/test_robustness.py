@@ -380,14 +380,14 @@ def test_a_batch_that_fails_is_scored_article_by_article(trained, tmp_path: Path
     folder, _ = trained
     inputs = tmp_path / "in"
     _many_articles(inputs, 10)
-    real = StanceClassifier.pairs_of
+    real = StanceClassifier.pairs_of_many
 
-    def pairs_of(self, article: Article):
-        if article.id == "a0004":
+    def pairs_of_many(self, articles: list[Article]):
+        if any(article.id == "a0004" for article in articles):
             raise RuntimeError("boom")
-        return real(self, article)
+        return real(self, articles)
 
-    monkeypatch.setattr(StanceClassifier, "pairs_of", pairs_of)
+    monkeypatch.setattr(StanceClassifier, "pairs_of_many", pairs_of_many)
     out = tmp_path / "rows.jsonl"
     result = predict_files(predict_config(folder, inputs, out))
     assert (result["articles"], result["failed_inputs"]) == (9, 1)

@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stance.entities import PERSON_TITLES
 from stance.errors import Problem, StanceError, display_path
 from stance.progress import progress
 from stance.readers.common import config_value, corpus_root, tolerate
@@ -91,37 +92,6 @@ _ARTICLE_NAME = re.compile(r"^TRIPLET_(.+)_DOCUMENT_(\d+)\.json$")
 
 # ------------------------------------------------------------------ aliases
 
-PERSON_TITLES = (
-    "Mr.",
-    "Mrs.",
-    "Ms.",
-    "Miss",
-    "Dr.",
-    "President",
-    "Vice President",
-    "Sen.",
-    "Senator",
-    "Rep.",
-    "Representative",
-    "Congressman",
-    "Congresswoman",
-    "Gov.",
-    "Governor",
-    "Lt. Gov.",
-    "Secretary",
-    "Speaker",
-    "Leader",
-    "Attorney General",
-    "Judge",
-    "Justice",
-    "Chief Justice",
-    "Mayor",
-    "Gen.",
-    "General",
-    "Ambassador",
-    "Prime Minister",
-    "Chancellor",
-)
 # The two US parties, by canonical name, with their usual forms.
 PARTY_FORMS: dict[str, tuple[str, ...]] = {
     "Republican Party": ("Republican Party", "Republicans", "Republican", "GOP"),
@@ -540,6 +510,7 @@ def _read_article(
         actors=[name for name, _ in entities],
         aliases=article_aliases(entities),
         group=f"TRIPLET_{story}",
+        actor_types=dict(entities),
     )
 
 

@@ -1,0 +1,475 @@
+"""The learned mention finder: a token classifier that tags the spans of a sentence that name a political actor.
+
+A gazetteer knows only the actors it lists. The finder takes in the others
+("Adam Schiff", "House Republicans", "black Americans", "the CDC") as BIO tags
+over the small encoder's tokens, so it runs at the speed of one encoder pass per
+sentence.
+
+Silver labels, from what the project already reads (`silver_sentences`):
+
+* SEESAW articles: the article's entity list matched to the text with the
+  reader's surface forms. Entities typed `Topic`, `Event` or `Others`
+  ("filibuster", "mask-wearing", "the Good Friday agreements") are not actors:
+  their mentions are taught as outside (`O`), and no other source may tag over
+  them. People, Organization, GPE and Religion entities are actors.
+* DSE sentences: the two bracketed entities (a sentence that occurs on several
+  lines gathers all its brackets).
+* the gazetteer: every match, where it does not overlap a span above.
+
+Overlaps are settled longest span first. One function (`encode_mentions`)
+turns text into model inputs for training and for prediction alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from datasets import Dataset
+from omegaconf import OmegaConf
+from transformers import (
+    AutoConfig,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    set_seed,
+)
+
+from stance.actors import Gazetteer, load_gazetteer
+from stance.build import article_gazetteer, sentence_mentions
+from stance.errors import Problem, StanceError
+from stance.model import ModelFolderError, pick_device, resolve_pretrained
+from stance.paths import file_sha256, resolve_path
+from stance.progress import progress
+from stance.readers import read_articles
+from stance.schema import Article
+
+log = logging.getLogger(__name__)
+
+MENTION_LABELS: tuple[str, ...] = ("O", "B-ACTOR", "I-ACTOR")
+OUTSIDE, BEGIN, INSIDE = 0, 1, 2
+IGNORE = -100
+# SEESAW entity types that name a thing talked about, not someone who takes a stance.
+NON_ACTOR_TYPES = frozenset({"Topic", "Event", "Others"})
+MENTIONS_FILE = "mentions.json"
+MENTIONS_FORMAT = 1
+
+Span = tuple[int, int]
+
+
+# -- silver labels ------------------------------------------------------------
+
+
+def non_actors(article: Article) -> set[str]:
+    """The article's listed entities that are not actors (topics, events, others)."""
+    return {name for name, types in article.actor_types.items() if types and set(types) <= NON_ACTOR_TYPES}
+
+
+def settle(spans: Iterable[Span], blocked: Sequence[Span] = ()) -> list[Span]:
+    """Non-overlapping spans, longest first, none overlapping `blocked`; in text order."""
+    kept: list[Span] = []
+    for span in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
+        if span[1] <= span[0] or any(_overlaps(span, other) for other in (*kept, *blocked)):
+            continue
+        kept.append(span)
+    return sorted(kept)
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def silver_spans(article: Article, index: int, local: Gazetteer, gazetteer: Gazetteer | None) -> list[Span]:
+    """The actor spans of sentence `index`: listed actors and given spans first, then gazetteer matches."""
+    skip = non_actors(article)
+    listed = sentence_mentions(article, index, local)
+    actors = [(m.start, m.end) for m in listed if m.actor not in skip]
+    topics = [(m.start, m.end) for m in listed if m.actor in skip]
+    first = settle(actors, topics)
+    text = article.sentences[index]
+    extra = [(m.start, m.end) for m in gazetteer.actor_mentions(text)] if gazetteer is not None else []
+    return settle([*first, *(s for s in extra if not any(_overlaps(s, t) for t in topics))], ())
+
+
+def silver_sentences(articles: Iterable[Article], gazetteer: Gazetteer | None, corpus: str) -> list[dict[str, Any]]:
+    """One silver example per distinct sentence text: {text, spans, corpus, split, group}."""
+    by_text: dict[str, dict[str, Any]] = {}
+    for article in articles:
+        local = (
+            article_gazetteer(article, gazetteer)
+            if gazetteer is not None
+            else article_gazetteer(article, Gazetteer(actors={}))
+        )
+        for i, text in enumerate(article.sentences):
+            spans = silver_spans(article, i, local, gazetteer)
+            row = by_text.get(text)
+            if row is None:
+                by_text[text] = {
+                    "text": text,
+                    "spans": spans,
+                    "corpus": corpus,
+                    "split": article.split or "train",
+                    "group": article.group or article.id,
+                }
+            else:  # the same sentence on several DSE lines: every line's brackets are actors
+                row["spans"] = settle([*row["spans"], *spans])
+    return [{**row, "spans": [list(s) for s in row["spans"]]} for row in by_text.values()]
+
+
+# -- encoding -----------------------------------------------------------------
+
+
+def encode_mentions(
+    texts: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+    spans: Sequence[Sequence[Span]] | None = None,
+) -> dict[str, list[list[int]]]:
+    """Model inputs for sentences (and BIO labels when `spans` are given); the one encoder of train and predict.
+
+    `offset_mapping` is kept so that predicted tags map back to characters.
+    """
+    enc = tokenizer(
+        list(texts), truncation=True, max_length=max_length, return_offsets_mapping=True, return_attention_mask=True
+    )
+    out: dict[str, list[list[int]]] = {
+        "input_ids": enc["input_ids"],
+        "attention_mask": enc["attention_mask"],
+        "offset_mapping": [[tuple(o) for o in offsets] for offsets in enc["offset_mapping"]],
+    }
+    if spans is not None:
+        out["labels"] = [token_labels(o, s) for o, s in zip(out["offset_mapping"], spans, strict=True)]
+    return out
+
+
+def token_labels(offsets: Sequence[Span], spans: Sequence[Span]) -> list[int]:
+    """BIO label ids of each token: B on a span's first token, I inside it, O elsewhere, ignored on specials."""
+    labels = []
+    ordered = sorted(tuple(s) for s in spans)
+    for start, end in offsets:
+        if start == end:  # [CLS], [SEP]
+            labels.append(IGNORE)
+            continue
+        label = OUTSIDE
+        for s, e in ordered:
+            if start >= s and end <= e:
+                label = BEGIN if start == s else INSIDE
+                break
+            if start < s:
+                break
+        labels.append(label)
+    return labels
+
+
+def decode_spans(offsets: Sequence[Span], label_ids: Sequence[int], text: str = "") -> list[Span]:
+    """Character spans from per-token BIO ids (an I after O opens a span), widened to whole words."""
+    spans: list[list[int]] = []
+    open_span = False
+    for (start, end), label in zip(offsets, label_ids, strict=False):
+        if start == end:
+            open_span = False
+            continue
+        if label == BEGIN or (label == INSIDE and not open_span):
+            spans.append([start, end])
+            open_span = True
+        elif label == INSIDE:
+            spans[-1][1] = end
+        else:
+            open_span = False
+    return [_whole_words(text, s, e) if text else (s, e) for s, e in spans]
+
+
+def _whole_words(text: str, start: int, end: int) -> Span:
+    # A span cut inside a word ("Schiff" tagged from "##iff") takes the whole word.
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def span_scores(gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]]) -> dict[str, float]:
+    """Exact-match span precision, recall and F1, and recall of gold spans that a prediction overlaps."""
+    tp = n_pred = n_gold = touched = 0
+    for g, p in zip(gold, predicted, strict=True):
+        gs, ps = {tuple(s) for s in g}, {tuple(s) for s in p}
+        tp += len(gs & ps)
+        n_pred += len(ps)
+        n_gold += len(gs)
+        touched += sum(1 for s in gs if any(_overlaps(s, t) for t in ps))
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "overlap_recall": touched / n_gold if n_gold else 0.0,
+        "gold_spans": n_gold,
+        "predicted_spans": n_pred,
+    }
+
+
+# -- the model ----------------------------------------------------------------
+
+
+def build_mention_model(model_cfg: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A token classifier over `MENTION_LABELS`: pretrained weights, or random ones from `init`."""
+    source = model_cfg.tokenizer or model_cfg.pretrained
+    if source is None:
+        raise StanceError("model config needs `pretrained` or `tokenizer`")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(source))
+    labels = {
+        "num_labels": len(MENTION_LABELS),
+        "id2label": dict(enumerate(MENTION_LABELS)),
+        "label2id": {name: i for i, name in enumerate(MENTION_LABELS)},
+    }
+    if model_cfg.pretrained is not None:
+        model = AutoModelForTokenClassification.from_pretrained(resolve_pretrained(model_cfg.pretrained), **labels)
+    else:
+        init = dict(model_cfg.init)
+        config = AutoConfig.for_model(init.pop("model_type"), vocab_size=len(tokenizer), **init, **labels)
+        model = AutoModelForTokenClassification.from_config(config)
+    return model, tokenizer
+
+
+class MentionFinder:
+    """A trained mention finder: sentences in, actor spans out, in batches of similar length."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int,
+        device: torch.device,
+        batch_size: int = 64,
+        precision: str = "fp32",
+        name: str = "",
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.device = device
+        self.batch_size = batch_size
+        self.name = name
+        self.precision = precision
+        if precision == "bf16" and device.type == "cpu":
+            self.model = self.model.to(torch.bfloat16)
+        self.seconds = 0.0  # time spent finding, for the run's report
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path, device: str = "auto", batch_size: int = 64, precision: str = "fp32"
+    ) -> MentionFinder:
+        """Load a folder written by `stance-train task=mentions`."""
+        folder = check_mention_folder(path)
+        meta = json.loads((folder / MENTIONS_FILE).read_text(encoding="utf-8"))
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForTokenClassification.from_pretrained(str(folder))
+        dev = pick_device(device)
+        model.to(dev).eval()
+        precision = "fp32" if precision not in ("bf16", "fp16") else precision
+        return cls(model, tokenizer, int(meta["max_length"]), dev, batch_size, precision, name=folder.name)
+
+    @torch.inference_mode()
+    def find(self, texts: Sequence[str], show_progress: bool = False) -> list[list[Span]]:
+        """The actor spans of each text, in text order."""
+        started = time.perf_counter()
+        if not texts:
+            return []
+        enc = encode_mentions(texts, self.tokenizer, self.max_length)
+        order = sorted(range(len(texts)), key=lambda i: len(enc["input_ids"][i]))
+        found: list[list[Span]] = [[] for _ in texts]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        pad = self.tokenizer.pad_token_id or 0
+        autocast = self.device.type == "cuda" and self.precision in ("bf16", "fp16")
+        for batch in progress(batches, desc="finding mentions", unit="batch") if show_progress else batches:
+            width = max(len(enc["input_ids"][i]) for i in batch)
+            ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = len(enc["input_ids"][i])
+                ids[row, :n] = enc["input_ids"][i]
+                mask[row, :n] = 1
+            inputs = {
+                "input_ids": torch.from_numpy(ids).to(self.device),
+                "attention_mask": torch.from_numpy(mask).to(self.device),
+            }
+            with torch.autocast(
+                "cuda", dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16, enabled=autocast
+            ):
+                logits = self.model(**inputs).logits
+            tags = logits.float().argmax(-1).cpu().numpy()
+            for row, i in enumerate(batch):
+                n = len(enc["input_ids"][i])
+                found[i] = decode_spans(enc["offset_mapping"][i], tags[row, :n].tolist(), texts[i])
+        self.seconds += time.perf_counter() - started
+        return found
+
+
+def check_mention_folder(path: str | Path) -> Path:
+    """Check that `path` is a finished mention-finder folder; say what is wrong if not."""
+    folder = resolve_path(path)
+    if not folder.is_dir():
+        raise ModelFolderError(f"mention finder {folder} does not exist (train one with stance-train task=mentions)")
+    if (folder / ".incomplete").exists():
+        raise ModelFolderError(f"mention finder {folder} was not finished (training was interrupted); retrain it")
+    for name in (MENTIONS_FILE, "config.json", "model.safetensors"):
+        if not (folder / name).exists():
+            raise ModelFolderError(f"mention finder {folder} is missing {name}")
+    meta = json.loads((folder / MENTIONS_FILE).read_text(encoding="utf-8"))
+    if meta.get("format") != MENTIONS_FORMAT or list(meta.get("labels", [])) != list(MENTION_LABELS):
+        raise ModelFolderError(f"{folder} is not a mention finder this stance reads ({MENTIONS_FILE} differs)")
+    return folder
+
+
+def mention_folder_of(model_path: str | Path) -> Path | None:
+    """The mention finder a stance model names: its `mentions/` subfolder, when there is one."""
+    folder = resolve_path(model_path) / "mentions"
+    return folder if folder.is_dir() else None
+
+
+# -- training -------------------------------------------------------------------
+
+
+def silver_from_config(cfg: Any, skipped: list[Problem] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The silver sentences of every corpus `cfg.mentions.corpora` names, by role: train and dev."""
+    m = cfg.mentions
+    gazetteer = load_gazetteer(str(m.gazetteer)) if m.get("gazetteer") else None
+    train_rows: list[dict[str, Any]] = []
+    dev_rows: list[dict[str, Any]] = []
+    for name, data_cfg in m.corpora.items():
+        articles = read_articles(data_cfg, gazetteer or load_gazetteer(), skipped)
+        limit = int(m.get("max_sentences", {}).get(name, 0) or 0)
+        train_part = [a for a in articles if (a.split or "train") == "train"]
+        rows = silver_sentences(train_part, gazetteer, name)
+        if limit and len(rows) > limit:
+            rng = np.random.default_rng(int(cfg.seed))
+            rows = [rows[i] for i in sorted(rng.choice(len(rows), limit, replace=False))]
+        train_rows.extend(rows)
+        if name in m.dev_corpora:
+            dev = [a for a in articles if a.split == str(m.dev_split)]
+            dev_rows.extend(silver_sentences(dev, gazetteer, name))
+        log.info("mention silver labels from %s: %d train sentences", name, len(rows))
+    return {"train": train_rows, "dev": dev_rows}
+
+
+def _as_dataset(rows: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+    enc = encode_mentions([r["text"] for r in rows], tokenizer, max_length, [r["spans"] for r in rows])
+    return Dataset.from_dict(
+        {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": enc["labels"]}
+    )
+
+
+def _token_f1(prediction: Any) -> dict[str, float]:
+    logits, labels = prediction.predictions, prediction.label_ids
+    tags = np.asarray(logits).argmax(-1)
+    labels = np.asarray(labels)
+    keep = labels != IGNORE
+    gold_in, pred_in = labels[keep] != OUTSIDE, tags[keep] != OUTSIDE
+    tp = float((gold_in & pred_in & (labels[keep] == tags[keep])).sum())
+    precision = tp / max(pred_in.sum(), 1)
+    recall = tp / max(gold_in.sum(), 1)
+    return {"token_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
+
+
+def train_mentions(cfg: Any) -> dict[str, Any]:
+    """Train the mention finder as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
+    from stance.train import save_folder_atomically, training_arguments
+
+    started = time.time()
+    set_seed(int(cfg.seed))
+    skipped: list[Problem] = []
+    silver = silver_from_config(cfg, skipped)
+    if not silver["train"]:
+        raise StanceError("task=mentions: the corpora gave no training sentences")
+    device = pick_device(str(cfg.train.device))
+    model, tokenizer = build_mention_model(cfg.model)
+    max_length = int(cfg.mentions.max_length)
+    train_set = _as_dataset(silver["train"], tokenizer, max_length)
+    dev_set = _as_dataset(silver["dev"], tokenizer, max_length) if silver["dev"] else None
+    args = training_arguments(cfg, dev_set is not None, device, metric="token_f1")
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        processing_class=tokenizer,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        compute_metrics=_token_f1,
+    )
+    result = trainer.train()
+    metrics: dict[str, Any] = {
+        "run_name": str(cfg.run_name),
+        "task": "mentions",
+        "device": str(device),
+        "train_loss": float(result.training_loss),
+        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+        "sentences": {
+            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
+            "dev": len(silver["dev"]),
+        },
+        "skipped_records": [str(p) for p in skipped],
+        "epoch_scores": [
+            {"epoch": e["epoch"], "token_f1": e["eval_token_f1"]}
+            for e in trainer.state.log_history
+            if "eval_token_f1" in e
+        ],
+    }
+    model = trainer.model.eval()
+    finder = MentionFinder(
+        model, tokenizer, max_length, next(model.parameters()).device, int(cfg.train.eval_batch_size)
+    )
+    if silver["dev"]:
+        predicted = finder.find([r["text"] for r in silver["dev"]], show_progress=True)
+        metrics["dev"] = span_scores([[tuple(s) for s in r["spans"]] for r in silver["dev"]], predicted)
+        metrics["dev"]["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
+        log.info("mention finder on dev: %s", metrics["dev"])
+
+    def extra(staging: Path) -> None:
+        meta = {
+            "format": MENTIONS_FORMAT,
+            "labels": list(MENTION_LABELS),
+            "max_length": max_length,
+            "non_actor_types": sorted(NON_ACTOR_TYPES),
+            "metrics": metrics,
+        }
+        (staging / MENTIONS_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+
+    final = save_folder_atomically(trainer, cfg.output_dir, extra)
+    metrics["weights_sha256"] = file_sha256(final / "model.safetensors")
+    attach = cfg.mentions.get("attach_to")
+    if attach:
+        attach_to(final, attach)
+    metrics["wall_time_s"] = time.time() - started
+    return metrics
+
+
+def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:
+    """Copy a mention finder into a stance model folder (as `mentions/`), where `stance-predict` looks for it."""
+    import shutil
+
+    source = check_mention_folder(finder_dir)
+    target_model = resolve_path(stance_model)
+    if not (target_model / "config.json").exists():
+        raise StanceError(f"mentions.attach_to={stance_model}: {target_model} is not a model folder")
+    final = target_model / "mentions"
+    staging = target_model / f".mentions.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+    log.info("mention finder attached to %s", final)
+    return final

@@ -433,7 +433,10 @@ class Gazetteer:
         take it in ("the police" in a story about a protest).
         """
         actor = self.actors.get(name)
-        return actor is not None and actor.type == "agent"
+        if actor is None or actor.type != "agent":
+            return False
+        # A composite's code leads with its country's ("CHNCOP"); a bare agent's is the role alone ("COP").
+        return not (actor.code and actor.code[:3] in self._codes)
 
     def actor_mentions(self, text: str) -> list[Mention]:
         """`find` without generic agents: the mentions that name an actor to pair."""

@@ -89,8 +89,10 @@ def evaluate_main(cfg: DictConfig) -> None:
             path = results["prediction_path"]
             support, oppose = path["per_class"]["support"], path["per_class"]["oppose"]
             print(
-                f"prediction path: {path['found_pairs']} pairs found, recall of gold polar pairs "
-                f"{path['finder_recall_polar']:.3f} ({path['gold_polar_found']}/{path['gold_polar_pairs']}); "
+                f"prediction path (actors={path['actors']}): {path['found_pairs']} pairs found, recall of gold "
+                f"polar pairs {path['finder_recall_polar']:.3f} ({path['gold_polar_found']}/{path['gold_polar_pairs']}), "
+                f"between named entities {path['finder_recall_polar_named']:.3f}; "
+                f"{path['pairs_per_article']:.1f} pairs/article, {path['pairs_per_second']:.1f} pairs/s; "
                 f"support P/R/F1 {support['precision']:.3f}/{support['recall']:.3f}/{support['f1']:.3f}, "
                 f"oppose P/R/F1 {oppose['precision']:.3f}/{oppose['recall']:.3f}/{oppose['f1']:.3f}"
             )

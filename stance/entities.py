@@ -14,9 +14,10 @@ way a reader would:
 
 An entity is named by the gazetteer's canonical name when any of its mentions
 matched the gazetteer, otherwise by its fullest form in the article (titles
-and a leading "the" dropped). Where the gazetteer and the finder overlap, the
-gazetteer's mention wins. Pronouns and descriptions ("the senator") are not
-resolved.
+and a leading "the" dropped). Pronouns and descriptions ("the senator") are
+not resolved. Where a found span and a gazetteer mention overlap, the longer one is kept
+(the gazetteer's on a tie), so a group the finder sees whole ("House
+Democrats") is not cut into the parts the gazetteer knows.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ PERSON_TITLES = (
 )
 FOUND = "found"
 _TITLE = re.compile(
-    r"^(?:(?:former|then-|late|U\.S\.|US|Sen(?:ate)?|House)\s+)*(?:"
+    r"^(?:(?:former|then-|late|U\.S\.|US|Senate|House|Majority|Minority)\s+)*(?:"
     + "|".join(re.escape(t) for t in sorted(PERSON_TITLES, key=len, reverse=True))
     + r")\s+(?=[A-Z])"
 )
@@ -173,11 +174,14 @@ def merge_mentions(
     items: list[tuple[int, int, int, str, str | None]] = []
     for i, text in enumerate(sentences):
         known = list(listed[i]) if i < len(listed) else []
+        spans = list(found[i]) if i < len(found) else []
+        # On overlap the longer reading wins, the gazetteer's on a tie: "House Democrats" found is a group
+        # of its own, not "House" and "Democrats"; "Chinese police" matched stays the gazetteer's composite.
+        spans = [(s, e) for s, e in spans if all(e - s > m.end - m.start for m in known if s < m.end and m.start < e)]
+        known = [m for m in known if m.given or not any(s < m.end and m.start < e for s, e in spans)]
         for m in known:
             items.append((i, m.start, m.end, m.text, m.actor))
-        for start, end in found[i] if i < len(found) else ():
-            if any(start < m.end and m.start < end for m in known):
-                continue  # the gazetteer's reading of this text wins
+        for start, end in spans:
             span_text = text[start:end]
             form = clean_form(span_text)
             if not form or form.casefold() in _PRONOUNS or not any(c.isalpha() for c in form):

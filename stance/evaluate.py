@@ -360,16 +360,30 @@ def _path_section(path: dict[str, Any]) -> list[str]:
     lines = [
         "## The prediction path: what `stance-predict` finds and says",
         "",
-        f"The articles' text re-split into sentences, actors found with the gazetteer, every co-mentioned pair "
-        f"scored: {path['pairs_scored']} pairs scored in {path['articles']} articles, {path['found_pairs']} after "
-        f"matching to gold sentences and entities ({path['found_pairs_predicted_neutral']} of them called neutral).",
+        f"The articles' text re-split into sentences, actors found (`actors={path.get('actors', 'gazetteer')}`, "
+        f"gazetteer `{path.get('gazetteer', '')}`), every co-mentioned pair scored: {path['pairs_scored']} pairs "
+        f"scored in {path['articles']} articles, {path['found_pairs']} after matching to gold sentences and "
+        f"entities ({path['found_pairs_predicted_neutral']} of them called neutral).",
         "",
         f"- actor finder's recall of gold polar pairs: {_fmt(path['finder_recall_polar'])} "
         f"({path['gold_polar_found']} of {path['gold_polar_pairs']}); of those found, "
         f"{path['gold_polar_found_called_neutral']} were called neutral",
+        f"- recall of gold polar pairs between named entities (people, organisations, places; not topics or "
+        f"events): {_fmt(path['finder_recall_polar_named'])} ({path['gold_polar_named_found']} of "
+        f"{path['gold_polar_named_pairs']})",
+        f"- {path['pairs_per_article']:.1f} pairs per article; {path['articles_without_pairs']} articles without "
+        f"a pair; {path['pairs_per_second']:.1f} pairs/s and {path['articles_per_second']:.2f} articles/s "
+        "(split, find, score)",
         f"- macro-F1 over support and oppose: {_fmt(path['macro_f1_support_oppose'])} "
         f"(95% CI {_ci(path['macro_f1_support_oppose_ci95'])})",
     ]
+    if "mention_finder" in path:
+        m = path["mention_finder"]
+        lines.append(
+            f"- mention finder against the entity lists ({m['sentences']} sentences): precision "
+            f"{_fmt(m['precision'])}, recall {_fmt(m['recall'])}, F1 {_fmt(m['f1'])} (exact spans); "
+            f"{_fmt(m['overlap_recall'])} of listed mentions overlapped"
+        )
     if "agreement_with_classifier_only" in path:
         a = path["agreement_with_classifier_only"]
         lines.append(

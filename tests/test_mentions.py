@@ -142,13 +142,26 @@ def test_an_ambiguous_last_name_is_not_merged() -> None:
     assert set(entities) == {"Bill Clinton", "Hillary Clinton", "Clinton"}
 
 
-def test_the_gazetteer_names_an_entity_and_wins_where_it_overlaps(gazetteer) -> None:
-    sentences = ["Donald Trump met officials in Beijing.", "Trump and the CDC disagreed."]
-    mentions, entities = _merge(sentences, [["Donald Trump met"], ["Trump", "the CDC"]], gazetteer)
-    assert "Donald Trump" in entities and entities["Donald Trump"].source == "gazetteer"
-    assert "CDC" in entities and entities["CDC"].source == "found"
-    assert [m.actor for m in mentions[1]] == ["Donald Trump", "CDC"]
-    assert all(m.text != "Donald Trump met" for m in mentions[0])  # the gazetteer's span, not the finder's
+def test_the_gazetteer_names_an_entity_and_the_longer_reading_wins_an_overlap() -> None:
+    g = Gazetteer(
+        actors={
+            "Donald Trump": Actor("Donald Trump", "person", ("Trump",)),
+            "Democratic Party": Actor("Democratic Party", "organization", ("Democrats",)),
+            "China": Actor("China", "country", ("Beijing",)),
+        }
+    )
+    sentences = ["Donald Trump met House Democrats in Beijing.", "Trump and the CDC disagreed with Democrats."]
+    found = [["Donald Trump", "House Democrats"], ["Trump", "the CDC"]]
+    mentions, entities = _merge(sentences, found, g)
+    assert {n: e.source for n, e in entities.items()} == {
+        "Donald Trump": "gazetteer",  # a tie: the gazetteer's reading, named by it
+        "House Democrats": "found",  # longer than the gazetteer's "Democrats": a group of its own
+        "China": "gazetteer",
+        "CDC": "found",
+        "Democratic Party": "gazetteer",
+    }
+    assert [m.actor for m in mentions[0]] == ["Donald Trump", "House Democrats", "China"]
+    assert [m.actor for m in mentions[1]] == ["Donald Trump", "CDC", "Democratic Party"]
 
 
 def test_clean_form_drops_titles_articles_and_possessives() -> None:

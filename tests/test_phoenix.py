@@ -104,6 +104,9 @@ def test_an_agent_takes_the_country_before_it(phoenix: Gazetteer) -> None:
     assert composite in phoenix and phoenix.code(composite) == "CHNCOP"
     assert phoenix.affiliation(composite) == "China" and phoenix.code("police") == "COP"
     assert phoenix.affiliation("Turkey protester") == "Turkey protester"  # rebuilt from its name, not a state role
+    # A bare agent is a role, not an actor to pair; with its country it is one.
+    assert phoenix.is_generic("police") and not phoenix.is_generic(composite)
+    assert [m.text for m in phoenix.actor_mentions(text)] == ["Chinese police"]
 
 
 def test_case_rules_and_possessives(phoenix: Gazetteer) -> None:
@@ -162,6 +165,8 @@ def test_committed_dictionaries_load_and_know_the_basics() -> None:
     assert g.affiliation("Barack Obama", "2018-05-01") == "Barack Obama"
     assert spans(g, "Chinese police met US officials.")[0] == ("China police", "Chinese police")
     assert load_gazetteer("default") is load_gazetteer("data/actors.yaml")
+    parties = g.actor_mentions("Democrats and the GOP clashed; President Trump sided with Republicans.")
+    assert [m.actor for m in parties] == ["Democratic Party", "Republican Party", "Donald Trump", "Republican Party"]
 
 
 def test_article_local_copies_of_the_phoenix_gazetteer_are_cheap() -> None:

@@ -120,6 +120,26 @@ def test_end_to_end_scores_by_hand() -> None:
     assert (support["precision"], support["recall"], support["support"]) == (0.5, 1.0, 1)
     assert (oppose["precision"], oppose["recall"], oppose["support"]) == (0.0, 0.0, 2)
     assert result["macro_f1_support_oppose"] == pytest.approx((2 / 3 + 0) / 2)
+    assert result["finder_recall_polar_named"] == result["finder_recall_polar"]  # untyped: every actor is named
+
+
+def test_recall_between_named_entities_leaves_out_topics() -> None:
+    gold = [
+        Article(
+            "a",
+            ["s0", "s1"],
+            labels=[
+                StanceLabel(0, "X", "Y", "support"),  # two people: named, found
+                StanceLabel(1, "X", "Z", "oppose"),  # toward a topic: not named
+                StanceLabel(1, "Y", "X", "oppose"),  # named, missed
+            ],
+            actor_types={"X": ["People"], "Y": ["Organization"], "Z": ["Topic"]},
+        )
+    ]
+    found = [FoundPair(PairKey("a", 0, "X", "Y"), "support", 0.9), FoundPair(PairKey("a", 1, "X", "Z"), "oppose", 0.9)]
+    result = score_found(gold, found, resamples=0)
+    assert (result["gold_polar_named_pairs"], result["gold_polar_named_found"]) == (2, 1)
+    assert result["finder_recall_polar_named"] == 0.5 and result["finder_recall_polar"] == pytest.approx(2 / 3)
 
 
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:
@@ -162,6 +182,8 @@ def test_evaluate_reports_both_paths_with_the_weights_hash(tiny_model: Path, tmp
     assert set(saved["systems"]["model"]["by_mention_pattern"]) <= {"both marked", "one marked", "neither marked"}
     path = saved["prediction_path"]
     assert path["articles"] == 1 and path["gold_polar_pairs"] > 0
+    assert path["actors"] == "gazetteer" and path["pairs_per_article"] == path["pairs_scored"]  # no finder: listed
+    assert path["pairs_per_second"] > 0 and 0 <= path["articles_without_pairs_fraction"] <= 1
     assert results["systems"]["model"]["ci_resamples"] == "groups"
     report = (tmp_path / "report.md").read_text()
     assert "The prediction path" in report and "by mention pattern" in report

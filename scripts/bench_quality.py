@@ -199,7 +199,9 @@ def actor_markdown(section: dict[str, Any]) -> list[str]:
             f"Mention finder against SEESAW valid's entity lists ({finder['sentences']} sentences, topics, events and "
             f"others excluded): precision {finder['precision']:.3f}, recall {finder['recall']:.3f}, F1 "
             f"{finder['f1']:.3f} on exact spans; {finder['overlap_recall']:.3f} of listed mentions overlapped by a "
-            "found span. Precision is a lower bound: the lists name the article's salient entities, not every actor.",
+            "found span. Precision is a lower bound: the lists name the article's salient entities, not every actor. "
+            f"The finder: the model's `mentions/`, weights sha256 `{finder.get('weights_sha256', '?')}`, trained by "
+            "`stance-train task=mentions` (its `training_config.yaml` is in the folder).",
         ]
     lines += [
         "",

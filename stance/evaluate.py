@@ -241,6 +241,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         }
         if classifier.mention_finder is not None:
             path["mention_finder"] = score_mentions(classifier.mention_finder, data.articles)
+            path["mention_finder"]["weights_sha256"] = classifier.mention_finder.weights_sha256
         results["prediction_path"] = path
         if labelled:
             results["prediction_path"]["agreement_with_classifier_only"] = agreement(found, labelled)

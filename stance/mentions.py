@@ -266,6 +266,7 @@ class MentionFinder:
         if precision == "bf16" and device.type == "cpu":
             self.model = self.model.to(torch.bfloat16)
         self.seconds = 0.0  # time spent finding, for the run's report
+        self.weights_sha256 = ""  # set when loaded from a folder: names the finder a figure measured
 
     @classmethod
     def from_pretrained(
@@ -279,7 +280,9 @@ class MentionFinder:
         dev = pick_device(device)
         model.to(dev).eval()
         precision = "fp32" if precision not in ("bf16", "fp16") else precision
-        return cls(model, tokenizer, int(meta["max_length"]), dev, batch_size, precision, name=folder.name)
+        finder = cls(model, tokenizer, int(meta["max_length"]), dev, batch_size, precision, name=folder.name)
+        finder.weights_sha256 = file_sha256(folder / "model.safetensors")
+        return finder
 
     @torch.inference_mode()
     def find(self, texts: Sequence[str], show_progress: bool = False) -> list[list[Span]]:

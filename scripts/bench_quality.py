@@ -192,6 +192,15 @@ def actor_markdown(section: dict[str, Any]) -> list[str]:
             f"{v['pairs_per_article']:.1f} | {v['articles_without_pairs_fraction']:.1%} | "
             f"{v['pairs_per_second']:.1f} | {v['articles_per_second']:.2f} |"
         )
+    first = rows[0]["validation"]
+    if "gold_polar_named_both_in_sentence" in first:
+        n, total = first["gold_polar_named_both_in_sentence"], first["gold_polar_named_pairs"]
+        lines += [
+            "",
+            f"Of the {total} gold polar pairs between named entities, {n} ({n / total:.1%}) have both ends named in "
+            "their sentence by the corpus's own surface forms: the most a path that resolves no pronoun or "
+            'description ("he said", "the senator") can find. The rest name one side only in another sentence.',
+        ]
     finder = next((r["validation"]["mention_finder"] for r in rows if "mention_finder" in r["validation"]), None)
     if finder:
         lines += [

@@ -198,6 +198,7 @@ def score_found(
     reached = polar & set(predicted)
     types = {a.id: a.actor_types for a in gold}
     named = {k for k in polar if _named(types[k.article_id], k.actor) and _named(types[k.article_id], k.target)}
+    reachable = _named_in_sentence(gold, named)
     macro = float(np.mean(f1)) if len(keys) else float("nan")
     low, high = (
         bootstrap_macro_f1(y_true, y_pred, resamples, seed, [groups[k.article_id] for k in keys], POLAR_IDS)
@@ -215,6 +216,9 @@ def score_found(
         "gold_polar_named_pairs": len(named),
         "gold_polar_named_found": len(named & reached),
         "finder_recall_polar_named": len(named & reached) / len(named) if named else float("nan"),
+        # Pairs whose two ends the corpus's own surface forms find in the sentence: what a finder that
+        # resolves no pronoun or description ("he", "the senator") can reach at most.
+        "gold_polar_named_both_in_sentence": len(reachable),
         "per_class": {
             STANCES[c]: {
                 "precision": float(precision[i]),
@@ -227,6 +231,24 @@ def score_found(
         "macro_f1_support_oppose": macro,
         "macro_f1_support_oppose_ci95": [low, high],
     }
+
+
+def _named_in_sentence(gold: Sequence[Article], keys: set[PairKey]) -> set[PairKey]:
+    """The pairs of `keys` whose actor and target are both mentioned (by the source's surface forms) in their sentence."""
+    from stance.actors import Gazetteer
+
+    empty = Gazetteer(actors={})
+    by_id = {a.id: a for a in gold}
+    local = {}
+    out = set()
+    for key in keys:
+        article = by_id[key.article_id]
+        if article.id not in local:
+            local[article.id] = article_gazetteer(article, empty)
+        names = {m.actor for m in sentence_mentions(article, key.sentence, local[article.id])}
+        if key.actor in names and key.target in names:
+            out.add(key)
+    return out
 
 
 def _named(types: dict[str, list[str]], name: str) -> bool:

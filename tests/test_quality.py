@@ -127,19 +127,24 @@ def test_recall_between_named_entities_leaves_out_topics() -> None:
     gold = [
         Article(
             "a",
-            ["s0", "s1"],
+            ["Xavier praised Yolanda.", "Xavier attacked zoning; he also hit back."],
             labels=[
-                StanceLabel(0, "X", "Y", "support"),  # two people: named, found
-                StanceLabel(1, "X", "Z", "oppose"),  # toward a topic: not named
-                StanceLabel(1, "Y", "X", "oppose"),  # named, missed
+                StanceLabel(0, "Xavier", "Yolanda", "support"),  # two people, both named: found
+                StanceLabel(1, "Xavier", "zoning", "oppose"),  # toward a topic: not between named entities
+                StanceLabel(1, "Yolanda", "Xavier", "oppose"),  # named entities, Yolanda only as "he": missed
             ],
-            actor_types={"X": ["People"], "Y": ["Organization"], "Z": ["Topic"]},
+            actors=["Xavier", "Yolanda", "zoning"],
+            actor_types={"Xavier": ["People"], "Yolanda": ["Organization"], "zoning": ["Topic"]},
         )
     ]
-    found = [FoundPair(PairKey("a", 0, "X", "Y"), "support", 0.9), FoundPair(PairKey("a", 1, "X", "Z"), "oppose", 0.9)]
+    found = [
+        FoundPair(PairKey("a", 0, "Xavier", "Yolanda"), "support", 0.9),
+        FoundPair(PairKey("a", 1, "Xavier", "zoning"), "oppose", 0.9),
+    ]
     result = score_found(gold, found, resamples=0)
     assert (result["gold_polar_named_pairs"], result["gold_polar_named_found"]) == (2, 1)
     assert result["finder_recall_polar_named"] == 0.5 and result["finder_recall_polar"] == pytest.approx(2 / 3)
+    assert result["gold_polar_named_both_in_sentence"] == 1  # the reachable bound: "he" is not a name
 
 
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:

@@ -265,6 +265,10 @@ class Gazetteer:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._actor(name) is not None
 
+    def get(self, name: str) -> Actor | None:
+        """The actor called `name`, composite agents ("China police") included; None when unknown."""
+        return self._actor(name)
+
     def _actor(self, name: str) -> Actor | None:
         """The actor called `name`, composite agents ("China police") included."""
         actor = self.actors.get(name)

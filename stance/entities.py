@@ -232,7 +232,8 @@ def merge_mentions(
         actors = [items[k][4] for k in ks if items[k][4] is not None]
         if actors:
             name = max(set(actors), key=actors.count)
-            source = gazetteer.actors[name].source if name in gazetteer.actors else "gazetteer"
+            known = gazetteer.get(name)
+            source = known.source if known is not None else "gazetteer"
         else:
             name = max((forms[k] for k in ks), key=lambda f: (len(f.split()), len(f), f))
             source = FOUND

@@ -330,7 +330,7 @@ def article_pairs(
 
 def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str]:
     """(source, CAMEO code, affiliation at `date`) of an actor of an article."""
-    actor = gazetteer.actors.get(name)
+    actor = gazetteer.get(name)
     if actor is None:
         return source or FOUND, "", name
     return (

@@ -186,3 +186,41 @@ def _compact(g: Gazetteer) -> bytes:
         row = {"name": a.name, "type": a.type, "code": a.code, "roles": [[r.code, r.start, r.end] for r in a.roles]}
         lines.append(json.dumps({**row, "aliases": list(a.aliases), "file": "x", "line": 1}))
     return gzip.compress(("\n".join(lines) + "\n").encode())
+
+
+def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date() -> None:
+    from stance.predict import article_pairs
+    from stance.schema import Article
+
+    g = load_gazetteer("phoenix")
+    sentences = ["Hu Jintao criticised Japanese police and praised Barack Obama."]
+    rows = {}
+    for date in ("2010-05-01", "1995-01-01"):
+        for row in article_pairs(Article("a", sentences, date=date), g, 0):
+            rows[(date, row["actor"], row["target"])] = row
+    row = rows[("2010-05-01", "Hu Jintao", "Japan police")]
+    assert (row["actor_source"], row["actor_code"], row["actor_affiliation"]) == ("phoenix", "CHNGOV", "China")
+    assert (row["target_source"], row["target_code"], row["target_affiliation"]) == ("phoenix", "JPNCOP", "Japan")
+    obama = rows[("2010-05-01", "Barack Obama", "Hu Jintao")]  # listed in data/phoenix.yaml, which corrects his term
+    assert (obama["actor_source"], obama["actor_code"], obama["actor_affiliation"]) == (
+        "gazetteer",
+        "USAGOV",
+        "United States",
+    )
+    row = rows[("1995-01-01", "Hu Jintao", "Japan police")]
+    assert (row["actor_code"], row["actor_affiliation"]) == ("CHNELI", "Hu Jintao")  # not yet in government
+
+
+def test_the_summary_rolls_actors_up_as_of_each_article_date() -> None:
+    from stance.aggregate import summarize
+    from stance.predict import PairPrediction
+
+    def row(article: str, affiliation: str) -> PairPrediction:
+        return PairPrediction(
+            article, 0, "s", "Barack Obama", "China", "oppose", 0.1, 0.8, 0.1, "m",
+            actor_affiliation=affiliation, target_affiliation="China",
+        )  # fmt: skip
+
+    summary = summarize([row("2010", "United States"), row("2005", "Barack Obama")], load_gazetteer("phoenix"))
+    edges = {(e["actor"], e["target"]): e["n"] for e in summary["corpus_by_affiliation"]}
+    assert edges == {("United States", "China"): 1, ("Barack Obama", "China"): 1}

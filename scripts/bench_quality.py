@@ -212,6 +212,20 @@ def actor_markdown(section: dict[str, Any]) -> list[str]:
             f"The finder: the model's `mentions/`, weights sha256 `{finder.get('weights_sha256', '?')}`, trained by "
             "`stance-train task=mentions` (its `training_config.yaml` is in the folder).",
         ]
+    listed, default = rows[0]["validation"], rows[-1]["validation"]
+    recall, empty = default["finder_recall_polar_named"], default["articles_without_pairs_fraction"]
+    gain = default["macro_f1_support_oppose"] - listed["macro_f1_support_oppose"]
+    lines += [
+        "",
+        "Against the targets of #12 (stance-predict's default, last row):",
+        "",
+        f"- ≥ 60% of gold polar pairs between named entities found in their sentence: {recall:.1%} — "
+        f"{'met' if recall >= 0.60 else 'NOT met'}",
+        f"- fewer than 5% of articles without an actor pair: {empty:.1%} — {'met' if empty < 0.05 else 'NOT met'}",
+        f"- end-to-end support/oppose macro-F1 above the listed actors': {default['macro_f1_support_oppose']:.3f} vs "
+        f"{listed['macro_f1_support_oppose']:.3f} ({gain:+.3f}) — {'met' if gain > 0 else 'NOT met'}",
+        "- speed (≥ 70% of the articles/s before #12): `bench/inference.md`",
+    ]
     lines += [
         "",
         "Seed test article (`data/articles/seed_000.json`; its actors are countries):",

@@ -101,6 +101,24 @@ def evaluate_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
+@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="calibrate")
+def calibrate_main(cfg: DictConfig) -> None:
+    """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
+    from stance.evaluate import calibrate
+
+    def job(c: DictConfig) -> None:
+        r = calibrate(c)
+        rule = (
+            "argmax" if r["neutral_threshold"] is None else f"neutral when P(neutral) >= {r['neutral_threshold']:.2f}"
+        )
+        print(
+            f"{r['fitted_on']} ({r['n']} examples): {rule}; macro-F1 {r['macro_f1_argmax']:.3f} with argmax, "
+            f"{r['macro_f1_fitted']:.3f} fitted; saved to {c.model}/decision.json"
+        )
+
+    _run(job, cfg)
+
+
 @hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""

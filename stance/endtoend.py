@@ -148,7 +148,7 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
         "mention_finder_seconds": classifier.mention_finder.seconds if classifier.mention_finder else 0.0,
         "articles_without_pairs": sum(1 for r in per_article if not r),
     }
-    calls = probs.argmax(-1).tolist()
+    calls = classifier.decision.labels(probs).tolist()  # the model folder's neutral/polar call, as predict makes it
     by_id = {a.id: a for a in gold}
     split_by_id = {a.id: a for a in raw}
     maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}

@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from stance.actors import load_gazetteer
 from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
+from stance.decision import describe, fit_decision, save_decision
 from stance.encoding import span_of, splice_mentions
 from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
 from stance.errors import Problem, StanceError
@@ -162,8 +163,14 @@ def mention_pattern(row: dict[str, Any]) -> str:
     return MENTION_PATTERNS[2 - marked]
 
 
-def by_mention_pattern(rows: Sequence[dict[str, Any]], probs: np.ndarray) -> dict[str, dict[str, Any]]:
-    """Macro-F1 and polarity of one system for each mention pattern: where the model is strong and where not."""
+def by_mention_pattern(
+    rows: Sequence[dict[str, Any]], probs: np.ndarray, labels: np.ndarray | None = None
+) -> dict[str, dict[str, Any]]:
+    """Macro-F1 and polarity of one system for each mention pattern: where the model is strong and where not.
+
+    `labels` are the system's calls (default: the argmax of `probs`).
+    """
+    labels = probs.argmax(1) if labels is None else np.asarray(labels)
     y = np.asarray([r["label"] for r in rows])
     patterns = np.asarray([mention_pattern(r) for r in rows])
     origin = np.asarray([r["origin"] for r in rows])
@@ -174,7 +181,7 @@ def by_mention_pattern(rows: Sequence[dict[str, Any]], probs: np.ndarray) -> dic
             continue
         table[pattern] = {
             "n": int(keep.sum()),
-            "macro_f1": macro_f1(y[keep], probs[keep].argmax(1)),
+            "macro_f1": macro_f1(y[keep], labels[keep]),
             "polarity_annotated": polarity_micro_f1(y[keep], probs[keep], origin[keep]),
         }
     return table
@@ -213,16 +220,22 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         probs = score_systems(data, classifier, cfg)
         y_true = np.asarray(data.examples["label"])
         systems = {}
+        decided = {
+            system: classifier.decision.labels(p) if system == "model" else p.argmax(1) for system, p in probs.items()
+        }
         for system, p in probs.items():
-            systems[system] = classification_report(y_true, p.argmax(1), p, resamples, seed, groups)
+            systems[system] = classification_report(y_true, decided[system], p, resamples, seed, groups)
             systems[system]["polarity_annotated"] = polarity_micro_f1(
                 y_true, p, data.examples["origin"], groups, resamples, seed
             )
-        systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"])
+        systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"], decided["model"])
+        systems["model"]["decision"] = describe(classifier.decision)
+        if classifier.decision.neutral_threshold is not None:  # beside it, what the plain argmax would give
+            systems["model"]["macro_f1_argmax"] = macro_f1(y_true, probs["model"].argmax(1))
         results["systems"] = systems
         labelled = {
             PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[int(k)], model_input(r))
-            for r, k in zip(rows, probs["model"].argmax(1), strict=True)
+            for r, k in zip(rows, decided["model"], strict=True)
         }
         extra = corpus_report(cfg, rows, probs["model"])
         if extra:
@@ -357,6 +370,32 @@ def _classifier_section(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def calibrate(cfg: Any) -> dict[str, Any]:
+    """stance-calibrate: fit a trained model's neutral/polar decision on the data's `dev` split; save it in the folder.
+
+    `stance-train` does this itself; this is for a model trained before, or on
+    another corpus's dev split. A held-out split (`test`, or `validation` when a
+    dev split exists) is refused: figures on it would no longer be held out.
+    """
+    split = str(cfg.split)
+    if split == "test":
+        raise StanceError("split=test is held out: fit the decision on dev (or validation when there is no dev)")
+    folder = resolve_path(cfg.model)
+    classifier = StanceClassifier.from_pretrained(
+        folder, device=str(cfg.device), gazetteer=cfg.data.gazetteer, batch_size=int(cfg.batch_size)
+    )
+    data = evaluation_data(cfg, classifier.encoding.context_sentences)
+    if split == "validation" and float(cfg.data.get("dev_fraction", 0) or 0) > 0:
+        raise StanceError(
+            f"data={cfg.data.name} has a dev split: fit the decision there (split=dev), not on validation"
+        )
+    probs = classifier.predict_proba(list(data.examples), show_progress=True).double().numpy()
+    _, report = fit_decision(probs, data.examples["label"], f"{cfg.data.name}/{split}")
+    save_decision(folder, report)
+    log.info("decision saved to %s: %s", folder, report)
+    return report
+
+
 def _path_section(path: dict[str, Any]) -> list[str]:
     lines = [
         "## The prediction path: what `stance-predict` finds and says",
@@ -396,6 +435,21 @@ def _path_section(path: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _decision_line(results: dict[str, Any]) -> list[str]:
+    model = results.get("systems", {}).get("model", {})
+    decision = model.get("decision")
+    if not decision:
+        return []
+    if decision["neutral_threshold"] is None:
+        return ["The model's calls are the argmax of its probabilities (no fitted decision in the folder).", ""]
+    return [
+        f"The model's calls use its fitted decision: neutral when P(neutral) ≥ {decision['neutral_threshold']:.2f} "
+        f"(fitted on {decision['fitted_on']}), else the more probable of support and oppose; with the plain "
+        f"argmax its macro-F1 here would be {_fmt(model.get('macro_f1_argmax', float('nan')))}.",
+        "",
+    ]
+
+
 def markdown_report(results: dict[str, Any]) -> str:
     """A short markdown report: classifier-only figures beside the baselines, and the prediction path's."""
     lines = [
@@ -405,7 +459,7 @@ def markdown_report(results: dict[str, Any]) -> str:
         "",
     ]
     if "systems" in results:
-        lines += [*_classifier_section(results), ""]
+        lines += [*_classifier_section(results), "", *_decision_line(results)]
     if "prediction_path" in results:
         lines += [*_path_section(results["prediction_path"]), ""]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from stance.actors import Gazetteer, load_gazetteer, mentioned_actors
 from stance.aggregate import StanceAggregator, write_summary
 from stance.build import article_gazetteer, given_mentions, ordered_pairs, pair_examples, sentence_mentions
 from stance.commitlog import CommitLog, Resumed, progress_path
+from stance.decision import ARGMAX, Decision, load_decision
 from stance.encoding import EncodingConfig, encode_batch
 from stance.entities import FOUND, merge_mentions
 from stance.errors import Problem, StanceError, display_path
@@ -92,8 +93,10 @@ class StanceClassifier:
         threads: int | None = None,
         mention_finder: MentionFinder | None = None,
         actors: str = "gazetteer",
+        decision: Decision = ARGMAX,
     ) -> None:
         set_threads(threads)
+        self.decision = decision
         if actors not in ACTOR_MODES:
             raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
         if actors != "gazetteer" and mention_finder is None:
@@ -174,6 +177,7 @@ class StanceClassifier:
             precision=precision,
             mention_finder=finder,
             actors=actors,
+            decision=load_decision(resolve_path(path)),
         )
 
     # -- scoring -------------------------------------------------------------
@@ -216,7 +220,10 @@ class StanceClassifier:
         """`predict` for many (text, actor, target) triples, scored in batches."""
         contexts = contexts or [""] * len(items)
         rows = [self._row(text, a, t, c) for (text, a, t), c in zip(items, contexts, strict=True)]
-        return [_prediction(p) for p in self.predict_proba(rows)] if rows else []
+        if not rows:
+            return []
+        probs = self.predict_proba(rows)
+        return [_prediction(p, k) for p, k in zip(probs, self.decision.labels(probs.double()).tolist(), strict=True)]
 
     def pairs_of(self, article: Article) -> list[dict[str, Any]]:
         """Every ordered pair of actors mentioned together in a sentence of `article`, as model inputs."""
@@ -267,7 +274,7 @@ class StanceClassifier:
         rows = [row for _, article_rows in pending for row in article_rows]
         probs = self.predict_proba(rows, show_progress=show_progress and len(rows) > 10 * self.batch_size)
         values = probs.double().tolist()
-        labels = probs.argmax(-1).tolist()
+        labels = self.decision.labels(values).tolist()
         k = 0
         for article, article_rows in pending:
             for row in article_rows:
@@ -354,9 +361,9 @@ def _sentence_groups(articles: Iterable[Article], sentences: int) -> Iterator[li
         yield group
 
 
-def _prediction(probs: torch.Tensor) -> StancePrediction:
+def _prediction(probs: torch.Tensor, label: int) -> StancePrediction:
     return StancePrediction(
-        stance=STANCES[int(probs.argmax())],
+        stance=STANCES[int(label)],
         probabilities={name: float(probs[i]) for i, name in enumerate(STANCES)},
     )
 

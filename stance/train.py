@@ -27,6 +27,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from stance.build import dataset_from_config, format_table, label_table
+from stance.decision import fit_decision, save_decision
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
@@ -279,6 +280,9 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
         probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
         metrics[select_on] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
+        # The neutral/polar call is fitted here, on the split that chose the checkpoint, never on held-out ones.
+        _, metrics["decision"] = fit_decision(probs, output.label_ids, select_on)
+        log.info("decision fitted on %s: %s", select_on, metrics["decision"])
     save_model_folder(trainer, cfg, metrics)
     metrics["wall_time_s"] = time.time() - started
     return metrics
@@ -291,6 +295,8 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
         (staging / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
+        if "decision" in metrics:
+            save_decision(staging, metrics["decision"])
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)
 

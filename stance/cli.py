@@ -112,8 +112,9 @@ def calibrate_main(cfg: DictConfig) -> None:
             "argmax" if r["neutral_threshold"] is None else f"neutral when P(neutral) >= {r['neutral_threshold']:.2f}"
         )
         print(
-            f"{r['fitted_on']} ({r['n']} examples): {rule}; macro-F1 {r['macro_f1_argmax']:.3f} with argmax, "
-            f"{r['macro_f1_fitted']:.3f} fitted; saved to {c.model}/decision.json"
+            f"{r['fitted_on']} ({r['n']} examples): {rule}; support/oppose macro-F1 "
+            f"{r['macro_f1_support_oppose_argmax']:.3f} with argmax, {r['macro_f1_support_oppose_fitted']:.3f} fitted "
+            f"(3-way {r['macro_f1_argmax']:.3f} → {r['macro_f1_fitted']:.3f}); saved to {c.model}/decision.json"
         )
 
     _run(job, cfg)

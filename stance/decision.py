@@ -2,7 +2,8 @@
 
 Class weights are a training choice; they shift every probability toward the
 rare polar classes, and by how much depends on the corpus. So the call is not
-a fixed argmax: a threshold on P(neutral) is fitted on the development split of
+a fixed argmax: a threshold on P(neutral), chosen for the best macro-F1 over
+support and oppose, is fitted on the development split of
 the corpus the model was trained on (the one that chose its checkpoint), and
 saved in the model folder (`decision.json`). Evaluate and predict read it
 alike: a pair is neutral when P(neutral) reaches the threshold, otherwise the
@@ -51,14 +52,16 @@ ARGMAX = Decision()
 
 
 def fit_decision(probs: np.ndarray, y_true: Sequence[int], split: str) -> tuple[Decision, dict[str, Any]]:
-    """The threshold on P(neutral) with the best 3-way macro-F1 on `split`; argmax when none beats it.
+    """The threshold on P(neutral) with the best support/oppose macro-F1 on `split`; argmax when none beats it.
 
-    Ties go to the threshold nearest 0.5 (the least surprising), so a flat
-    optimum does not pick an extreme.
+    The objective is the F1 of the two classes a user is told about, which
+    weighs polar precision (neutral pairs called polar) against polar recall
+    (polar pairs called neutral); neutral is what is left. Ties go to the
+    threshold nearest 0.5, so a flat optimum does not pick an extreme.
     """
     y = np.asarray(y_true, dtype=int)
-    base = macro_f1(y, ARGMAX.labels(probs))
-    scores = {t: macro_f1(y, Decision(t).labels(probs)) for t in THRESHOLDS}
+    base = macro_f1(y, ARGMAX.labels(probs), POLAR)
+    scores = {t: macro_f1(y, Decision(t).labels(probs), POLAR) for t in THRESHOLDS}
     best = max(scores, key=lambda t: (round(scores[t], 6), -abs(t - 0.5)))
     decision = Decision(best, split) if scores[best] > base else Decision(None, split)
     report = {
@@ -66,8 +69,11 @@ def fit_decision(probs: np.ndarray, y_true: Sequence[int], split: str) -> tuple[
         "neutral_threshold": decision.neutral_threshold,
         "fitted_on": split,
         "n": len(y),
-        "macro_f1_argmax": base,
-        "macro_f1_fitted": max(scores[best], base),
+        "objective": "macro-F1 over support and oppose",
+        "macro_f1_support_oppose_argmax": base,
+        "macro_f1_support_oppose_fitted": max(scores[best], base),
+        "macro_f1_argmax": macro_f1(y, ARGMAX.labels(probs)),
+        "macro_f1_fitted": macro_f1(y, decision.labels(probs)),
     }
     return decision, report
 

@@ -24,7 +24,7 @@ from stance.decision import describe, fit_decision, save_decision
 from stance.encoding import span_of, splice_mentions
 from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
 from stance.errors import Problem, StanceError
-from stance.metrics import classification_report, cluster_interval, macro_f1
+from stance.metrics import POLAR_IDS, classification_report, cluster_interval, macro_f1
 from stance.model import weights_sha256
 from stance.paths import resolve_path
 from stance.predict import StanceClassifier
@@ -231,7 +231,9 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"], decided["model"])
         systems["model"]["decision"] = describe(classifier.decision)
         if classifier.decision.neutral_threshold is not None:  # beside it, what the plain argmax would give
-            systems["model"]["macro_f1_argmax"] = macro_f1(y_true, probs["model"].argmax(1))
+            argmax = probs["model"].argmax(1)
+            systems["model"]["macro_f1_argmax"] = macro_f1(y_true, argmax)
+            systems["model"]["macro_f1_support_oppose_argmax"] = macro_f1(y_true, argmax, POLAR_IDS)
         results["systems"] = systems
         labelled = {
             PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[int(k)], model_input(r))

@@ -33,7 +33,7 @@ def test_the_fitted_threshold_beats_argmax_on_its_split_or_argmax_is_kept() -> N
     probs /= probs.sum(1, keepdims=True)
     decision, report = fit_decision(probs, y, "dev")
     assert decision.neutral_threshold is not None and report["rule"] == "neutral_threshold"
-    assert report["macro_f1_fitted"] > report["macro_f1_argmax"]
+    assert report["macro_f1_support_oppose_fitted"] > report["macro_f1_support_oppose_argmax"]
     # A model whose argmax is already right keeps it.
     perfect = np.eye(3)[y] * 0.9 + 0.1 / 3
     kept, report = fit_decision(perfect, y, "dev")

@@ -48,8 +48,16 @@ def resolve_pretrained(source: str) -> str:
     return str(path) if path.exists() else source
 
 
+def check_installed(model_cfg: Any) -> None:
+    """A model config that names an opt-in install (`install:`) fails early, saying how, when its folder is missing."""
+    hint = model_cfg.get("install") if hasattr(model_cfg, "get") else None
+    if hint and model_cfg.pretrained and not resolve_path(model_cfg.pretrained).exists():
+        raise StanceError(f"model={model_cfg.name}: {model_cfg.pretrained} is not installed; install it with `{hint}`")
+
+
 def build_tokenizer(model_cfg: Any) -> PreTrainedTokenizerBase:
     """The tokenizer a model config names, with the marker tokens added."""
+    check_installed(model_cfg)
     source = model_cfg.tokenizer or model_cfg.pretrained
     if source is None:
         raise StanceError("model config needs `pretrained` or `tokenizer`")

@@ -30,6 +30,7 @@ from stance.build import dataset_from_config, format_table, label_table
 from stance.decision import fit_decision, save_decision
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
+from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device
 from stance.paths import resolve_path
@@ -150,11 +151,21 @@ def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
 
 
 def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
+    """Trainer's bf16/fp16 flags for `train.precision`.
+
+    CUDA: `auto` is bf16 where supported, else fp16. CPU: `bf16` runs autocast
+    bf16 on a CPU with AVX512-BF16 or AMX (elsewhere it falls back to fp32 with a
+    warning); `auto` stays fp32 on a CPU until bf16's dev quality is shown to hold
+    for the recipe (see bench/training.md).
+    """
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise StanceError(f"train.precision={precision!r} is not one of auto, fp32, bf16, fp16")
     if device.type != "cuda":
+        if precision == "bf16" and cpu_has_bf16():
+            log.info("training in bf16 on the CPU (AVX512-BF16 or AMX)")
+            return {"bf16": True, "fp16": False}
         if precision in ("bf16", "fp16"):
-            log.warning("train.precision=%s needs CUDA; training in fp32 on %s", precision, device)
+            log.warning("train.precision=%s needs CUDA or a CPU with bf16; training in fp32 on %s", precision, device)
         return {"bf16": False, "fp16": False}
     if precision == "auto":
         precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"

@@ -266,7 +266,7 @@ def score_mentions(finder: Any, gold: Sequence[Article]) -> dict[str, Any]:
     real actors the annotators did not list, so it is a lower bound.
     """
     from stance.actors import Gazetteer
-    from stance.mentions import silver_spans
+    from stance.mentions import silver_spans, span_scores
 
     empty = Gazetteer(actors={})
     texts, spans = [], []
@@ -276,8 +276,6 @@ def score_mentions(finder: Any, gold: Sequence[Article]) -> dict[str, Any]:
             texts.append(sentence)
             spans.append(silver_spans(article, i, local, None))
     predicted = finder.find(texts, show_progress=True)
-    from stance.mentions import span_scores
-
     return {"sentences": len(texts), **span_scores(spans, predicted)}
 
 

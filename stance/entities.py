@@ -172,6 +172,7 @@ def merge_mentions(
     """
     # Every mention of the article, in order: (sentence, start, end, text, gazetteer actor or None).
     items: list[tuple[int, int, int, str, str | None]] = []
+    given: list[bool] = []  # a span the source marked itself (it stays first among the sentence's mentions)
     for i, text in enumerate(sentences):
         known = list(listed[i]) if i < len(listed) else []
         spans = list(found[i]) if i < len(found) else []
@@ -181,6 +182,7 @@ def merge_mentions(
         known = [m for m in known if m.given or not any(s < m.end and m.start < e for s, e in spans)]
         for m in known:
             items.append((i, m.start, m.end, m.text, m.actor))
+            given.append(m.given)
         for start, end in spans:
             span_text = text[start:end]
             form = clean_form(span_text)
@@ -189,6 +191,7 @@ def merge_mentions(
             whole = gazetteer.find(form)
             actor = whole[0].actor if len(whole) == 1 and whole[0].end - whole[0].start == len(form) else None
             items.append((i, start, end, span_text, actor))
+            given.append(False)
     union = _Union(len(items))
     forms = [clean_form(text) for _, _, _, text, _ in items]
     by_actor: dict[str, int] = {}
@@ -243,8 +246,7 @@ def merge_mentions(
         entities[name] = Entity(name, source, tuple(dict.fromkeys(items[k][3] for k in ks)))
     mentions: list[list[Mention]] = [[] for _ in sentences]
     for k, (i, start, end, text, _) in enumerate(items):
-        given = any(m.given and m.start == start and m.end == end for m in listed[i]) if i < len(listed) else False
-        mentions[i].append(Mention(name_of[union.find(k)], start, end, text, given=given))
+        mentions[i].append(Mention(name_of[union.find(k)], start, end, text, given=given[k]))
     for row in mentions:
         row.sort(key=lambda m: (not m.given, m.start))
     return mentions, entities

@@ -78,6 +78,35 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def pad_batch(
+    features: Mapping[str, Sequence[Sequence[int]]],
+    idx: np.ndarray,
+    pad_token_id: int,
+    padding_side: str,
+    device: torch.device,
+) -> dict[str, torch.Tensor]:
+    """The examples `idx` of encoded `features` as padded tensors on `device` (attention mask from the lengths)."""
+    lengths = np.fromiter((len(features["input_ids"][i]) for i in idx), dtype=np.int64, count=len(idx))
+    width = int(lengths.max())
+    positions = np.arange(width)[None, :]
+    left = padding_side == "left"
+    mask = positions >= (width - lengths)[:, None] if left else positions < lengths[:, None]
+    total = int(lengths.sum())
+    batch = {}
+    for key, column in features.items():
+        if key == "attention_mask":
+            values = mask.astype(np.int64)
+        else:
+            fill = pad_token_id if key == "input_ids" else 0
+            values = np.full(mask.shape, fill, dtype=np.int64)
+            values[mask] = np.fromiter(itertools.chain.from_iterable(column[i] for i in idx), np.int64, total)
+        tensor = torch.from_numpy(values)
+        if device.type == "cuda":
+            tensor = tensor.pin_memory().to(device, non_blocking=True)
+        batch[key] = tensor
+    return batch
+
+
 @dataclass(frozen=True)
 class AutoPolicy:
     """When a faster path counts as matching fp32, on the inputs `auto` checks it on.
@@ -157,25 +186,7 @@ class Scorer:
     # -- batches -------------------------------------------------------------
 
     def _pad(self, features: Mapping[str, Sequence[Sequence[int]]], idx: np.ndarray) -> dict[str, torch.Tensor]:
-        lengths = np.fromiter((len(features["input_ids"][i]) for i in idx), dtype=np.int64, count=len(idx))
-        width = int(lengths.max())
-        positions = np.arange(width)[None, :]
-        left = self.padding_side == "left"
-        mask = positions >= (width - lengths)[:, None] if left else positions < lengths[:, None]
-        total = int(lengths.sum())
-        batch = {}
-        for key, column in features.items():
-            if key == "attention_mask":
-                values = mask.astype(np.int64)
-            else:
-                fill = self.pad_token_id if key == "input_ids" else 0
-                values = np.full(mask.shape, fill, dtype=np.int64)
-                values[mask] = np.fromiter(itertools.chain.from_iterable(column[i] for i in idx), np.int64, total)
-            tensor = torch.from_numpy(values)
-            if self.device.type == "cuda":
-                tensor = tensor.pin_memory().to(self.device, non_blocking=True)
-            batch[key] = tensor
-        return batch
+        return pad_batch(features, idx, self.pad_token_id, self.padding_side, self.device)
 
     def _logits(self, precision: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         runner = self._runner(precision)

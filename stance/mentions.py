@@ -48,6 +48,7 @@ from transformers import (
 from stance.actors import Gazetteer, load_gazetteer
 from stance.build import article_gazetteer, sentence_mentions
 from stance.errors import Problem, StanceError
+from stance.inference import length_batches, pad_batch
 from stance.model import ModelFolderError, pick_device, resolve_pretrained
 from stance.paths import file_sha256, resolve_path
 from stance.progress import progress
@@ -291,31 +292,20 @@ class MentionFinder:
         if not texts:
             return []
         enc = encode_mentions(texts, self.tokenizer, self.max_length)
-        order = sorted(range(len(texts)), key=lambda i: len(enc["input_ids"][i]))
+        features = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         found: list[list[Span]] = [[] for _ in texts]
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size)
         pad = self.tokenizer.pad_token_id or 0
+        side = self.tokenizer.padding_side
         autocast = self.device.type == "cuda" and self.precision in ("bf16", "fp16")
+        half = torch.bfloat16 if self.precision == "bf16" else torch.float16
         for batch in progress(batches, desc="finding mentions", unit="batch") if show_progress else batches:
-            width = max(len(enc["input_ids"][i]) for i in batch)
-            ids = np.full((len(batch), width), pad, dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
+            inputs = pad_batch(features, batch, pad, side, self.device)
+            with torch.autocast("cuda", dtype=half, enabled=autocast):
+                tags = self.model(**inputs).logits.float().argmax(-1).cpu().numpy()
+            mask = inputs["attention_mask"].cpu().numpy().astype(bool)
             for row, i in enumerate(batch):
-                n = len(enc["input_ids"][i])
-                ids[row, :n] = enc["input_ids"][i]
-                mask[row, :n] = 1
-            inputs = {
-                "input_ids": torch.from_numpy(ids).to(self.device),
-                "attention_mask": torch.from_numpy(mask).to(self.device),
-            }
-            with torch.autocast(
-                "cuda", dtype=torch.bfloat16 if self.precision == "bf16" else torch.float16, enabled=autocast
-            ):
-                logits = self.model(**inputs).logits
-            tags = logits.float().argmax(-1).cpu().numpy()
-            for row, i in enumerate(batch):
-                n = len(enc["input_ids"][i])
-                found[i] = decode_spans(enc["offset_mapping"][i], tags[row, :n].tolist(), texts[i])
+                found[i] = decode_spans(enc["offset_mapping"][i], tags[row][mask[row]].tolist(), texts[i])
         self.seconds += time.perf_counter() - started
         return found
 

@@ -672,6 +672,7 @@ class _BatchJob:
 def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
     """What makes two runs the same job: resuming is refused when any of it differs."""
     model = resolve_path(cfg.model).absolute()
+    finder = mention_folder_of(model)
     return {
         "model": str(model),
         "model_weights": _weights_stamp(model),
@@ -679,7 +680,7 @@ def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
         "format": kind,
         "gazetteer": str(cfg.get("gazetteer") or "data/actors.yaml"),
         "actors": str(cfg.get("actors", "auto")),
-        "mentions": _weights_stamp(mention_folder_of(model)) if mention_folder_of(model) else None,
+        "mentions": _weights_stamp(finder) if finder else None,
     }
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, concatenate_datasets
+from omegaconf import OmegaConf
 
 from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
-from stance.errors import Problem, write_problems
+from stance.errors import Problem, StanceError, write_problems
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.readers import read_articles
@@ -40,9 +41,11 @@ FEATURES = Features(
         "label": ClassLabel(names=list(STANCES)),
         "origin": Value("string"),
         "group": Value("string"),
+        "corpus": Value("string"),
     }
 )
 NO_SPAN = -1
+UNLABELLED = "unlabelled"  # the co-mention pairs of train articles that the neutral cap left out
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class BuildOptions:
     seed: int = 42
     balance_spans: bool = False
     dev_fraction: float = 0.0
+    corpus: str = ""
+    keep_capped: bool = False
 
 
 def _unit_hash(key: str) -> float:
@@ -190,21 +195,32 @@ def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptio
             annotated = pair in labelled
             row["label"] = STANCES.index(labelled[pair] if annotated else "neutral")
             row["origin"] = "annotated" if annotated else "co-mention"
+            row["corpus"] = options.corpus
         rows.extend(examples)
     return rows
 
 
 def cap_neutral(rows: list[dict[str, Any]], max_fraction: float, seed: int) -> list[dict[str, Any]]:
     """Keep co-mention neutrals to at most `max_fraction` of the rows, sampling them with a fixed seed."""
+    return split_capped(rows, max_fraction, seed)[0]
+
+
+def split_capped(
+    rows: list[dict[str, Any]], max_fraction: float, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`cap_neutral`'s rows, and the co-mention rows it leaves out (distillation scores those with a teacher)."""
     auto = [r for r in rows if r["origin"] == "co-mention"]
     kept = [r for r in rows if r["origin"] != "co-mention"]
     if not auto or max_fraction >= 1:
-        return rows
+        return rows, []
     allowed = int(max_fraction / (1 - max_fraction) * len(kept)) if max_fraction > 0 else 0
     if len(auto) <= allowed:
-        return rows
+        return rows, []
     chosen = set(id(r) for r in random.Random(seed).sample(auto, allowed))
-    return [r for r in rows if r["origin"] != "co-mention" or id(r) in chosen]
+    return (
+        [r for r in rows if r["origin"] != "co-mention" or id(r) in chosen],
+        [r for r in auto if id(r) not in chosen],
+    )
 
 
 def balance_span_presence(rows: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -236,7 +252,10 @@ def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: Bu
 
     `dev` is `options.dev_fraction` of the training groups. Only `train` is
     reshaped (co-mention neutrals capped, optionally span-balanced): every
-    evaluation split keeps all its pairs, as prediction meets them.
+    evaluation split keeps all its pairs, as prediction meets them. With
+    `options.keep_capped`, the co-mention pairs the cap left out come back as
+    an extra split, `unlabelled` (what distillation lets a teacher label).
+    Every example carries `options.corpus` as its corpus tag.
     """
     rows_by_split: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
     for article in progress(articles, desc="building examples", unit="article"):
@@ -247,13 +266,15 @@ def build_dataset(articles: Sequence[Article], gazetteer: Gazetteer, options: Bu
             row["group"] = group
         rows_by_split[split].extend(rows)
     splits = {}
-    for name, rows in rows_by_split.items():
+    for name, rows in list(rows_by_split.items()):
         if name == "train":
-            rows = cap_neutral(rows, options.max_neutral_fraction, options.seed)
+            rows, left_out = split_capped(rows, options.max_neutral_fraction, options.seed)
             if options.balance_spans:
                 rows = balance_span_presence(rows, options.seed)
+            if options.keep_capped:
+                splits[UNLABELLED] = Dataset.from_list(left_out, features=FEATURES) if left_out else empty_split()
         splits[name] = Dataset.from_list(rows, features=FEATURES) if rows else empty_split()
-    return DatasetDict(splits)
+    return DatasetDict({name: splits[name] for name in (*SPLITS, UNLABELLED) if name in splits})
 
 
 def empty_split() -> Dataset:
@@ -262,15 +283,26 @@ def empty_split() -> Dataset:
 
 
 def label_table(dataset: DatasetDict) -> dict[str, dict[str, int]]:
-    """Examples per split and label, plus per-split totals and articles."""
+    """Examples per split and label, plus per-split totals and articles (and per corpus, for a mix)."""
     table: dict[str, dict[str, int]] = {}
     for split, ds in dataset.items():
-        counts = Counter(ds["label"])
-        row = {name: counts.get(i, 0) for i, name in enumerate(STANCES)}
-        row["total"] = len(ds)
-        row["articles"] = len(set(ds["article_id"]))
-        table[split] = row
+        table[split] = _count_row(ds["label"], ds["article_id"])
+        corpora = ds["corpus"] if "corpus" in ds.column_names else []
+        names = sorted(set(corpora))
+        if len(names) > 1:
+            for name in names:
+                mine = [i for i, c in enumerate(corpora) if c == name]
+                labels, articles = ds["label"], ds["article_id"]
+                table[f"{split}:{name}"] = _count_row([labels[i] for i in mine], [articles[i] for i in mine])
     return table
+
+
+def _count_row(labels: Sequence[int], article_ids: Sequence[str]) -> dict[str, int]:
+    counts = Counter(labels)
+    row = {name: counts.get(i, 0) for i, name in enumerate(STANCES)}
+    row["total"] = len(labels)
+    row["articles"] = len(set(article_ids))
+    return row
 
 
 def format_table(table: dict[str, dict[str, int]]) -> str:
@@ -294,8 +326,8 @@ def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict
     return table
 
 
-def build_options(data_cfg: Any, seed: int) -> BuildOptions:
-    """BuildOptions from a `data/` config."""
+def build_options(data_cfg: Any, seed: int, keep_capped: bool = False) -> BuildOptions:
+    """BuildOptions from a `data/` config (one corpus; a mix builds each of its parts with its own)."""
     return BuildOptions(
         context_sentences=int(data_cfg.context_sentences),
         neutral_pairs=bool(data_cfg.neutral_pairs),
@@ -304,15 +336,77 @@ def build_options(data_cfg: Any, seed: int) -> BuildOptions:
         seed=seed,
         balance_spans=bool(data_cfg.get("balance_spans", False)),
         dev_fraction=float(data_cfg.get("dev_fraction", 0.0)),
+        corpus=str(data_cfg.name),
+        keep_capped=keep_capped,
     )
 
 
-def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None) -> DatasetDict:
-    """Read the configured data and build its DatasetDict in memory (malformed external records into `skipped`)."""
+def mix_parts(data_cfg: Any) -> dict[str, Any]:
+    """The corpora of a `format: mix` config, each a full `data/` config with the mix's context window.
+
+    Every part is encoded by one model, so the context window is the mix's
+    (`data.context_sentences`), whatever the part's own file says.
+    """
+    parts = data_cfg.get("parts") or {}
+    if not parts:
+        raise StanceError(f"data={data_cfg.name} (format mix) names no parts: set data.parts.<corpus>")
+    out = {}
+    for name, part in parts.items():
+        if part.get("format") == "mix":
+            raise StanceError(f"data.parts.{name}: a mix cannot contain another mix")
+        out[str(name)] = OmegaConf.merge(
+            part, {"name": str(name), "context_sentences": int(data_cfg.context_sentences)}
+        )
+    return out
+
+
+def sampling_weights(data_cfg: Any) -> dict[str, float]:
+    """Per-corpus sampling weights of a mix (`data.parts.<corpus>.weight`, default 1); {} for one corpus.
+
+    A weight is how many times per epoch, on average, a training example of
+    that corpus is drawn: 0.5 draws half of them (a fresh half each epoch), 2 each twice.
+    """
+    if data_cfg.get("format") != "mix":
+        return {}
+    weights = {}
+    for name, part in mix_parts(data_cfg).items():
+        weight = float(part.get("weight", 1.0))
+        if weight < 0:
+            raise StanceError(f"data.parts.{name}.weight={weight} must be at least 0")
+        weights[name] = weight
+    return weights
+
+
+def concatenate_splits(parts: Sequence[DatasetDict]) -> DatasetDict:
+    """One DatasetDict from several with the same schema, split by split, in the parts' order."""
+    names = [n for n in (*SPLITS, UNLABELLED) if any(n in p for p in parts)]
+    return DatasetDict(
+        {
+            n: concatenate_datasets([p[n] for p in parts if n in p]) if any(n in p for p in parts) else empty_split()
+            for n in names
+        }
+    )
+
+
+def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_capped: bool = False) -> DatasetDict:
+    """Read the configured data and build its DatasetDict in memory (malformed external records into `skipped`).
+
+    `data.format=mix` builds each corpus of `data.parts` with its own options
+    and joins them; each example's `corpus` column says where it came from.
+    """
+    seed = int(cfg.seed)
+    if cfg.data.get("format") == "mix":
+        built = []
+        for name, part in mix_parts(cfg.data).items():
+            gazetteer = load_gazetteer(part.gazetteer)
+            articles = read_articles(part, gazetteer, skipped)
+            log.info("read %d articles (%s, part of %s)", len(articles), name, cfg.data.name)
+            built.append(build_dataset(articles, gazetteer, build_options(part, seed, keep_capped)))
+        return concatenate_splits(built)
     gazetteer = load_gazetteer(cfg.data.gazetteer)
     articles = read_articles(cfg.data, gazetteer, skipped)
     log.info("read %d articles (%s)", len(articles), cfg.data.name)
-    return build_dataset(articles, gazetteer, build_options(cfg.data, int(cfg.seed)))
+    return build_dataset(articles, gazetteer, build_options(cfg.data, seed, keep_capped))
 
 
 def build_from_config(cfg: Any) -> dict[str, dict[str, int]]:

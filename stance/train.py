@@ -26,22 +26,35 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from stance.build import dataset_from_config, format_table, label_table
+from stance.build import dataset_from_config, format_table, label_table, sampling_weights
 from stance.decision import fit_decision, save_decision
+from stance.distill import (
+    GOLD,
+    TEACHER,
+    DistillOptions,
+    describe_teachers,
+    distill_options,
+    distillation_loss,
+    distillation_set,
+    teacher_folders,
+)
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
 from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device
 from stance.paths import resolve_path
-from stance.schema import STANCES
+from stance.schema import SPLITS, STANCES
 
 log = logging.getLogger(__name__)
 
 
 def encode_dataset(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> Dataset:
-    """Model inputs for every example, plus `labels`; the same `encode_batch` that prediction uses."""
-    keep = {"label"}
+    """Model inputs for every example, plus `labels` (and a distillation's `teacher`, `gold`).
+
+    The same `encode_batch` that prediction uses.
+    """
+    keep = {"label", TEACHER, GOLD}
     encoded = dataset.map(
         encode_batch,
         batched=True,
@@ -52,24 +65,27 @@ def encode_dataset(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, encodin
     return encoded.rename_column("label", "labels") if "label" in encoded.column_names else encoded
 
 
-def class_weights(labels: list[int], mode: str) -> torch.Tensor | None:
-    """Inverse-frequency weights (`balanced`, as scikit-learn defines it) or None."""
+def class_weights(labels: list[int], mode: str, draws: list[float] | None = None) -> torch.Tensor | None:
+    """Inverse-frequency weights (`balanced`, as scikit-learn defines it) or None.
+
+    `draws` gives how often each example is drawn per epoch (a mix's sampling
+    weights): the classes are balanced as the model sees them, not as stored.
+    """
     if mode == "none":
         return None
     if mode != "balanced":
         raise StanceError(f"train.class_weights={mode!r} is not one of balanced, none")
-    counts = Counter(labels)
-    n, k = len(labels), len(STANCES)
+    counts: Counter[int] = Counter()
+    for i, label in enumerate(labels):
+        counts[label] += draws[i] if draws is not None else 1.0
+    n, k = sum(counts.values()), len(STANCES)
     return torch.tensor([n / (k * counts[i]) if counts[i] else 1.0 for i in range(k)], dtype=torch.float)
 
 
-def _weighted_loss(weights: torch.Tensor | None):
-    def loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: int | None = None) -> torch.Tensor:
-        logits = outputs["logits"] if isinstance(outputs, dict) else outputs.logits
-        w = weights.to(logits.device, logits.dtype) if weights is not None else None
-        return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), weight=w)
-
-    return loss
+def stance_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """Cross entropy weighted by class (`train.class_weights`)."""
+    w = weights.to(logits.device, logits.dtype) if weights is not None else None
+    return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), weight=w)
 
 
 def pair_groups(dataset: Dataset) -> list[int]:
@@ -93,7 +109,14 @@ class PairedSampler(torch.utils.data.Sampler[int]):
     so that less compute goes to padding.
     """
 
-    def __init__(self, groups: list[int], seed: int, lengths: list[int] | None = None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        groups: list[int],
+        seed: int,
+        lengths: list[int] | None = None,
+        batch_size: int = 32,
+        draws: list[float] | None = None,
+    ) -> None:
         members: dict[int, list[int]] = {}
         for index, group in enumerate(groups):
             members.setdefault(group, []).append(index)
@@ -102,15 +125,33 @@ class PairedSampler(torch.utils.data.Sampler[int]):
         self.megabatch = 50 * batch_size
         self.seed = seed
         self.epoch = 0
-        self.n = len(groups)
+        # With `draws` (per example; a group takes its first member's), a group is drawn floor(w) times
+        # per epoch plus once more with probability frac(w): a mix's per-corpus sampling weights.
+        self.draws = [float(draws[m[0]]) for m in self.members] if draws is not None else None
+        self.n = (
+            len(groups)
+            if draws is None
+            else round(sum(w * len(m) for w, m in zip(self.draws, self.members, strict=True)))
+        )
+        if self.n == 0 and groups:
+            raise StanceError("every sampling weight is 0: nothing to train on")
 
     def __len__(self) -> int:
         return self.n
 
+    def _drawn(self, generator: torch.Generator) -> list[int]:
+        """This epoch's groups, in random order, each as often as its weight says."""
+        order = torch.randperm(len(self.members), generator=generator).tolist()
+        if self.draws is None:
+            return order
+        chance = torch.rand(len(self.members), generator=generator).tolist()
+        drawn = [g for g in order for _ in range(int(self.draws[g]) + (chance[g] < self.draws[g] % 1))]
+        return [drawn[i] for i in torch.randperm(len(drawn), generator=generator).tolist()]
+
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         self.epoch += 1
-        order = torch.randperm(len(self.members), generator=generator).tolist()
+        order = self._drawn(generator)
         if self.size is not None:
             chunks, chunk, count = [], [], 0
             for g in order:
@@ -121,33 +162,107 @@ class PairedSampler(torch.utils.data.Sampler[int]):
                     chunk, count = [], 0
             chunks.append(chunk)
             order = [g for c in chunks for g in sorted(c, key=lambda g: -self.size[g])]
-        for g in order:
-            yield from self.members[g]
+        indices = [i for g in order for i in self.members[g]]
+        if self.draws is not None:  # random draws vary a little in size: an epoch is exactly len(self)
+            while 0 < len(indices) < self.n:
+                indices += indices[: self.n - len(indices)]
+            indices = indices[: self.n]
+        yield from indices
 
 
 class StanceTrainer(Trainer):
-    """`Trainer` with an optional paired sampler (`train.sampling=paired`)."""
+    """`Trainer` with the project's loss and sampler.
 
-    def __init__(self, *args: Any, groups: list[int] | None = None, **kwargs: Any) -> None:
+    - `groups`: the paired sampler (`train.sampling=paired`), or, with `draws`,
+      per-example sampling weights (a mix's per-corpus weights).
+    - `class_weight`: the weighted cross entropy (`train.class_weights`).
+    - `distill`: with a `teacher` and `gold` column in the batch, the distillation loss.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        groups: list[int] | None = None,
+        draws: list[float] | None = None,
+        length_grouped: bool = True,
+        class_weight: torch.Tensor | None = None,
+        distill: DistillOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.groups = groups
+        self.groups, self.draws, self.length_grouped = groups, draws, length_grouped
+        self.class_weight, self.distill = class_weight, distill
 
     def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
         if self.groups is not None:
-            lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
-            return PairedSampler(self.groups, self.args.seed, lengths, self.args.train_batch_size)
+            lengths = [len(ids) for ids in self.train_dataset["input_ids"]] if self.length_grouped else None
+            return PairedSampler(self.groups, self.args.seed, lengths, self.args.train_batch_size, self.draws)
         return super()._get_train_sampler(train_dataset)
 
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        teacher, gold = inputs.pop(TEACHER, None), inputs.pop(GOLD, None)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        if teacher is not None and self.distill is not None:
+            loss = distillation_loss(outputs.logits, labels, teacher, gold, self.distill, self.class_weight)
+        else:
+            loss = stance_loss(outputs.logits, labels, self.class_weight)
+        return (loss, outputs) if return_outputs else loss
 
-def _compute_metrics(prediction: EvalPrediction) -> dict[str, float]:
-    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-    y_pred = np.asarray(logits).argmax(-1)
-    y_true = np.asarray(prediction.label_ids)
-    return {
-        "macro_f1": macro_f1(y_true, y_pred),
-        "macro_f1_support_oppose": macro_f1(y_true, y_pred, POLAR_IDS),
-        "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
-    }
+
+class _Collator:
+    """Pads the model inputs; carries a distillation's float columns through as tensors."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.pad = DataCollatorWithPadding(tokenizer)
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        features = [dict(f) for f in features]
+        extra = {
+            key: torch.tensor([f.pop(key) for f in features], dtype=torch.float)
+            for key in (TEACHER, GOLD)
+            if key in features[0]
+        }
+        return {**self.pad(features), **extra}
+
+
+SELECTION_METRIC = "corpus_mean_macro_f1"
+
+
+def metrics_by_corpus(corpora: list[str] | None = None) -> Callable[[EvalPrediction], dict[str, float]]:
+    """Trainer's `compute_metrics`: overall figures, each corpus's macro-F1, and their mean (what selects).
+
+    `corpora` tags the evaluated examples in order (Trainer evaluates in order).
+    With one corpus the selection metric is its macro-F1; with a mix, the mean
+    over corpora, so that the larger dev split does not choose alone.
+    """
+    names = sorted(set(corpora or []))
+
+    def compute(prediction: EvalPrediction) -> dict[str, float]:
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        y_pred = np.asarray(logits).argmax(-1)
+        y_true = np.asarray(prediction.label_ids)
+        out = {
+            "macro_f1": macro_f1(y_true, y_pred),
+            "macro_f1_support_oppose": macro_f1(y_true, y_pred, POLAR_IDS),
+            "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
+        }
+        if len(names) > 1:
+            tags = np.asarray(corpora)
+            for name in names:
+                out[f"macro_f1_{name}"] = macro_f1(y_true[tags == name], y_pred[tags == name])
+            out[SELECTION_METRIC] = float(np.mean([out[f"macro_f1_{name}"] for name in names]))
+        else:
+            out[SELECTION_METRIC] = out["macro_f1"]
+        return out
+
+    return compute
 
 
 def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
@@ -173,9 +288,12 @@ def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
 
 
 def training_arguments(
-    cfg: Any, has_validation: bool, device: torch.device, metric: str = "macro_f1"
+    cfg: Any, has_validation: bool, device: torch.device, metric: str = "macro_f1", keep_columns: bool = False
 ) -> TrainingArguments:
-    """TrainingArguments from the config, so transformers validates them itself; `metric` picks the checkpoint."""
+    """TrainingArguments from the config, so transformers validates them itself; `metric` picks the checkpoint.
+
+    `keep_columns` passes columns the model does not take (a distillation's teacher) on to the collator.
+    """
     t = cfg.train
     return TrainingArguments(
         output_dir=str(resolve_path(cfg.work_dir)),
@@ -201,6 +319,7 @@ def training_arguments(
         dataloader_num_workers=int(t.num_workers),
         dataloader_pin_memory=device.type == "cuda",
         disable_tqdm=os.environ.get("STANCE_PROGRESS") == "0",
+        remove_unused_columns=not keep_columns,
         **_precision_flags(str(t.precision), device),
     )
 
@@ -231,7 +350,10 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     started = time.time()
     set_seed(int(cfg.seed))
     skipped: list[Problem] = []
-    dataset = dataset if dataset is not None else dataset_from_config(cfg, skipped)
+    teachers = teacher_folders(cfg.teacher) if cfg.get("teacher") else []
+    distill = distill_options(cfg) if teachers else None
+    if dataset is None:
+        dataset = dataset_from_config(cfg, skipped, keep_capped=bool(distill and distill.unlabelled))
     if len(dataset["train"]) == 0:
         raise StanceError(f"data={cfg.data.name} has no training examples")
     device = pick_device(str(cfg.train.device))
@@ -242,25 +364,41 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     )
     tokenizer = build_tokenizer(cfg.model)
     model = build_model(cfg.model, tokenizer, encoding)
-    select_on = selection_split({name for name, split in dataset.items() if len(split)})
+    select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
+    train_set = distillation_set(cfg, dataset, teachers) if teachers else dataset["train"]
     # Held-out splits are not encoded: training neither scores nor looks at them.
-    encoded = {name: encode_dataset(dataset[name], tokenizer, encoding) for name in ("train", select_on) if name}
+    encoded = {"train": encode_dataset(train_set, tokenizer, encoding)}
+    if select_on:
+        encoded[select_on] = encode_dataset(dataset[select_on], tokenizer, encoding)
     has_validation = select_on is not None
-    weights = class_weights(dataset["train"]["label"], str(cfg.train.class_weights))
-    args = training_arguments(cfg, has_validation, device)
+    corpus_weights = sampling_weights(cfg.data)
+    draws = [corpus_weights.get(c, 1.0) for c in train_set["corpus"]] if corpus_weights else None
+    gold = train_set[GOLD] if teachers else [1.0] * len(train_set)
+    weights = class_weights(
+        [k for k, g in zip(train_set["label"], gold, strict=True) if g],
+        str(cfg.train.class_weights),
+        [d for d, g in zip(draws, gold, strict=True) if g] if draws else None,
+    )
+    args = training_arguments(cfg, has_validation, device, metric=SELECTION_METRIC, keep_columns=bool(teachers))
     sampling = str(cfg.train.get("sampling", "random"))
     if sampling not in ("random", "paired"):
         raise StanceError(f"train.sampling={sampling!r} is not one of random, paired")
+    # Unpaired, every example is its own group: the sampler is then needed only to apply sampling weights.
+    singletons = list(range(len(train_set))) if draws else None
+    groups = pair_groups(train_set) if sampling == "paired" else singletons
     trainer = StanceTrainer(
-        groups=pair_groups(dataset["train"]) if sampling == "paired" else None,
+        groups=groups,
+        draws=draws,
+        length_grouped=sampling == "paired",
+        class_weight=weights,
+        distill=distill,
         model=model,
         args=args,
         train_dataset=encoded["train"],
         eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=_compute_metrics,
-        compute_loss_func=_weighted_loss(weights),
+        data_collator=_Collator(tokenizer),
+        compute_metrics=metrics_by_corpus(list(dataset[select_on]["corpus"]) if select_on else None),
     )
     resume = None
     if bool(cfg.train.resume):
@@ -280,17 +418,31 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         "selected_on": select_on,
         "skipped_records": [str(p) for p in skipped],
         "epoch_scores": [
-            {"epoch": e["epoch"], "macro_f1": e["eval_macro_f1"]}
+            {k.removeprefix("eval_"): v for k, v in e.items() if k == "epoch" or k.startswith("eval_macro_f1")}
             for e in trainer.state.log_history
             if "eval_macro_f1" in e
         ],
     }
+    if corpus_weights:
+        metrics["sampling_weights"] = corpus_weights
+    if distill is not None:
+        metrics["distillation"] = describe_teachers(teachers, distill) | {
+            "teacher_only_examples": len(train_set) - len(dataset["train"])
+        }
     # Only the split that chose the checkpoint is scored here; held-out splits are stance-evaluate's, once.
     if select_on is not None:
         output = trainer.predict(encoded[select_on])
         logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
         probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
         metrics[select_on] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
+        corpora = np.asarray(dataset[select_on]["corpus"])
+        if len(set(corpora)) > 1:  # a mix: each corpus's dev figures, side by side
+            metrics[f"{select_on}_by_corpus"] = {
+                str(c): classification_report(
+                    output.label_ids[corpora == c], probs[corpora == c].argmax(-1), probs[corpora == c], 0
+                )
+                for c in sorted(set(corpora))
+            }
         # The neutral/polar call is fitted here, on the split that chose the checkpoint, never on held-out ones.
         _, metrics["decision"] = fit_decision(probs, output.label_ids, select_on)
         log.info("decision fitted on %s: %s", select_on, metrics["decision"])
@@ -367,6 +519,17 @@ def model_card(cfg: Any, metrics: dict[str, Any]) -> str:
         f"{t.lr_scheduler} schedule, weight decay {t.weight_decay}",
         f"- class weights: {t.class_weights}; max length {cfg.model.max_length}; entity markers: {cfg.model.markers}",
         f"- seed {cfg.seed}; trained on {metrics['device']} in {metrics['train_runtime_s']:.0f} s",
+    ]
+    if "sampling_weights" in metrics:
+        lines.append(f"- corpora mixed, drawn per epoch with weights {metrics['sampling_weights']}")
+    if "distillation" in metrics:
+        d = metrics["distillation"]
+        named = ", ".join(f"`{Path(t['path']).name}` (sha256 {t['weights_sha256'][:12]}…)" for t in d["teachers"])
+        lines.append(
+            f"- distilled from {named}: alpha {d['alpha']}, temperature {d['temperature']}, "
+            f"{d['teacher_only_examples']} teacher-only pairs"
+        )
+    lines += [
         "",
         "## Metrics",
         "| split | n | accuracy | macro-F1 | macro-F1 (support/oppose) |",

@@ -31,4 +31,9 @@ def read_articles(data_cfg: Any, gazetteer: Gazetteer, skipped: list[Problem] | 
         from stance.readers.dse import load_dse
 
         return load_dse(data_cfg, skipped)
-    raise StanceError(f"data.format={fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "mix":
+        raise StanceError(
+            f"data={data_cfg.name} mixes corpora: it trains (stance-train, stance-build), but evaluation and "
+            f"prediction read one corpus at a time: data={' or data='.join(data_cfg.get('parts') or ['<corpus>'])}"
+        )
+    raise StanceError(f"data.format={fmt!r} is not one of {', '.join(FORMATS)}, mix")

@@ -8,13 +8,17 @@ __version__ = "0.1.0"
 __all__ = ["PairPrediction", "StanceClassifier", "StancePrediction", "__version__"]
 
 if TYPE_CHECKING:
-    from stance.predict import PairPrediction, StanceClassifier, StancePrediction
+    from stance.schema import PairPrediction, StanceClassifier, StancePrediction
 
 
 def __getattr__(name: str) -> object:
     # Importing torch and transformers takes seconds; only pay for it when the API is used.
-    if name in ("StanceClassifier", "StancePrediction", "PairPrediction"):
-        from stance import predict
+    if name == "StanceClassifier":
+        from stance.classifier import StanceClassifier
 
-        return getattr(predict, name)
+        return StanceClassifier
+    if name in ("StancePrediction", "PairPrediction"):
+        from stance import schema
+
+        return getattr(schema, name)
     raise AttributeError(f"module 'stance' has no attribute {name!r}")

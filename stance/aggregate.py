@@ -8,16 +8,13 @@ adds rows as it writes them and never holds the predictions themselves;
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stance.actors import Gazetteer
-from stance.schema import STANCES
-
-if TYPE_CHECKING:
-    from stance.predict import PairPrediction
+from stance.files import write_text_atomic
+from stance.schema import STANCES, PairPrediction
 
 _STANCE_INDEX = {s: i for i, s in enumerate(STANCES)}
 
@@ -167,13 +164,3 @@ def summarize(predictions: Iterable[PairPrediction], gazetteer: Gazetteer | None
 def write_summary(summary: dict[str, Any], path: str | Path) -> None:
     """Write a summary as JSON, atomically: a reader sees the old file or the whole new one."""
     write_text_atomic(Path(path), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, fsync it, and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -17,6 +17,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, concaten
 from omegaconf import OmegaConf
 
 from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
+from stance.entities import merge_mentions
 from stance.errors import Problem, StanceError, write_problems
 from stance.paths import resolve_path
 from stance.progress import progress
@@ -174,22 +175,50 @@ def sentence_mentions(article: Article, index: int, local: Gazetteer) -> list[Me
     return [*given_mentions(article, index), *local.actor_mentions(article.sentences[index])]
 
 
+def article_mentions(
+    article: Article,
+    local: Gazetteer,
+    found: Sequence[Sequence[tuple[int, int]]] | None = None,
+    actors: str = "gazetteer",
+) -> tuple[list[list[Mention]], dict[str, str]]:
+    """Each sentence's actor mentions, and where each actor came from when a mention finder took part.
+
+    The one way pairs are found, by the builder and by prediction alike.
+    `local` is the article's matcher (`article_gazetteer`); `found` the mention
+    finder's spans per sentence, merged with the matcher's into one actor per
+    entity of the article (`stance.entities`); `actors="found"` keeps only the
+    source's own marked mentions besides them.
+    """
+    n = len(article.sentences)
+    listed = [
+        sentence_mentions(article, i, local) if actors != "found" else given_mentions(article, i) for i in range(n)
+    ]
+    if found is None:
+        return listed, {}
+    merged, entities = merge_mentions(article.sentences, listed, found, local)
+    return merged, {name: entity.source for name, entity in entities.items()}
+
+
+def co_mentioned_pairs(mentions: Sequence[Mention]) -> list[tuple[str, str]]:
+    """Every ordered pair of the distinct actors mentioned in one sentence, in mention order."""
+    return ordered_pairs(mentioned_actors(mentions))
+
+
 def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:
     """All examples of one article: its labels, plus co-mentioned unlabelled pairs as neutral."""
-    local = article_gazetteer(article, gazetteer)
     by_sentence: dict[int, dict[tuple[str, str], str]] = {}
     for label in article.labels:
         by_sentence.setdefault(label.sentence, {})[(label.actor, label.target)] = label.stance
+    mentions, _ = article_mentions(article, article_gazetteer(article, gazetteer))
     rows: list[dict[str, Any]] = []
     indices = sorted(set(by_sentence) | (set(range(len(article.sentences))) if options.neutral_pairs else set()))
     for i in indices:
-        mentions = sentence_mentions(article, i, local)
         labelled = by_sentence.get(i, {})
         unlabelled = []
         if options.neutral_pairs:
-            unlabelled = [p for p in ordered_pairs(mentioned_actors(mentions)) if p not in labelled]
+            unlabelled = [p for p in co_mentioned_pairs(mentions[i]) if p not in labelled]
         examples = pair_examples(
-            article.id, article.sentences, i, mentions, [*labelled, *unlabelled], options.context_sentences
+            article.id, article.sentences, i, mentions[i], [*labelled, *unlabelled], options.context_sentences
         )
         for row, pair in zip(examples, [*labelled, *unlabelled], strict=True):
             annotated = pair in labelled

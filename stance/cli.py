@@ -123,7 +123,7 @@ def calibrate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""
-    from stance.predict import predict_files
+    from stance.batch import predict_files
 
     def job(c: DictConfig) -> None:
         result = predict_files(c)

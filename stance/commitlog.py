@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from stance.errors import StanceError, display_path
+from stance.files import write_text_atomic
 
 LOG_VERSION = 1
 
@@ -51,13 +52,7 @@ class CommitLog:
 
     def __init__(self, path: Path, lines: list[dict[str, Any]]) -> None:
         self.path = path
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with tmp.open("w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_text_atomic(path, "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
         self.handle = path.open("a", encoding="utf-8")
 
     @classmethod

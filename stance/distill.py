@@ -77,7 +77,7 @@ def teacher_probabilities(
     The rows' context was built with the student's window; a teacher trained
     with another window reads that one (logged), since the text is the same.
     """
-    from stance.predict import StanceClassifier
+    from stance.classifier import StanceClassifier
 
     total = np.zeros((len(rows), 3), dtype=np.float64)
     examples = list(rows)

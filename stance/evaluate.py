@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from stance.actors import load_gazetteer
 from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
+from stance.classifier import StanceClassifier
 from stance.decision import describe, fit_decision, save_decision
 from stance.encoding import span_of, splice_mentions
 from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
@@ -27,7 +28,6 @@ from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, cluster_interval, macro_f1
 from stance.model import weights_sha256
 from stance.paths import resolve_path
-from stance.predict import StanceClassifier
 from stance.readers import read_articles
 from stance.schema import STANCES, Article, PairKey
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -48,6 +47,7 @@ from transformers import (
 from stance.actors import Gazetteer, load_gazetteer
 from stance.build import article_gazetteer, sentence_mentions
 from stance.errors import Problem, StanceError
+from stance.files import atomic_path
 from stance.inference import length_batches, pad_batch
 from stance.model import ModelFolderError, pick_device, resolve_pretrained
 from stance.paths import file_sha256, resolve_path
@@ -458,11 +458,7 @@ def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:
     if not (target_model / "config.json").exists():
         raise StanceError(f"mentions.attach_to={stance_model}: {target_model} is not a model folder")
     final = target_model / "mentions"
-    staging = target_model / f".mentions.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+    with atomic_path(final) as staging:
+        shutil.copytree(source, staging)
     log.info("mention finder attached to %s", final)
     return final

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
 
 STANCES: tuple[str, ...] = ("support", "oppose", "neutral")
 # A source's own splits (what a reader or a labelled article may name)...
@@ -65,3 +65,50 @@ class Article:
     spans: dict[int, dict[str, tuple[int, int]]] = field(default_factory=dict)
     group: str = ""
     actor_types: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StancePrediction:
+    """The predicted stance and the probability of each stance."""
+
+    stance: str
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PairPrediction:
+    """One scored (sentence, actor, target) of an article: a row of the output file."""
+
+    article_id: str
+    sentence_index: int
+    sentence: str
+    actor: str
+    target: str
+    stance: str
+    p_support: float
+    p_oppose: float
+    p_neutral: float
+    model: str
+    # Where each actor came from (gazetteer, phoenix, found), its CAMEO code at the article's date when it
+    # has one, and what it rolls up to at that date (a person to the government they served then).
+    actor_source: str = ""
+    target_source: str = ""
+    actor_code: str = ""
+    target_code: str = ""
+    actor_affiliation: str = ""
+    target_affiliation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# The columns of a prediction file, in order; the optional ones may be missing in files of older versions.
+OUTPUT_FIELDS = [f.name for f in PairPrediction.__dataclass_fields__.values()]
+OPTIONAL_FIELDS = (
+    "actor_source",
+    "target_source",
+    "actor_code",
+    "target_code",
+    "actor_affiliation",
+    "target_affiliation",
+)

@@ -40,6 +40,7 @@ from stance.distill import (
 )
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
+from stance.files import atomic_path
 from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device
@@ -465,32 +466,23 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
 
 
 def save_folder_atomically(trainer: Trainer, output_dir: str | Path, extra: Callable[[Path], None]) -> Path:
-    """Save the trainer's model, then `extra(folder)`, atomically: built beside the target, renamed into place.
+    """Save the trainer's model, then `extra(folder)`, atomically (`stance.files.atomic_path`).
 
     A reader never sees a half-written model: until the rename, the folder has a
     different name and carries an `.incomplete` marker.
     """
     final = resolve_path(output_dir).absolute()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    (staging / ".incomplete").touch()
-    trainer.save_model(str(staging))
-    # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
-    (staging / "training_args.bin").unlink(missing_ok=True)
-    extra(staging)
-    (staging / ".incomplete").unlink()
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    with atomic_path(final) as staging:
+        staging.mkdir(parents=True)
+        (staging / ".incomplete").touch()
+        trainer.save_model(str(staging))
+        # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
+        (staging / "training_args.bin").unlink(missing_ok=True)
+        extra(staging)
         # A finder attached inside a stance model folder survives retraining the stance model.
         if (final / "mentions").is_dir() and not (staging / "mentions").exists():
-            (final / "mentions").rename(staging / "mentions")
-        final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        staging.rename(final)
+            shutil.copytree(final / "mentions", staging / "mentions")
+        (staging / ".incomplete").unlink()
     log.info("model saved to %s", final)
     return final
 

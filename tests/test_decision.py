@@ -52,8 +52,8 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
 
     from helpers import apply_config
 
+    from stance.classifier import StanceClassifier
     from stance.evaluate import calibrate, evaluate
-    from stance.predict import StanceClassifier
 
     folder, metrics = trained
     # The seed data has neither dev nor validation examples: nothing to fit on, so the folder keeps the argmax.

@@ -221,7 +221,7 @@ class _FixedFinder:
 
 
 def test_predict_pairs_found_actors_and_says_where_each_came_from(tiny_model, gazetteer) -> None:
-    from stance.predict import StanceClassifier
+    from stance.classifier import StanceClassifier
     from stance.readers.raw import article_from_text
 
     text = "Nancy Pelosi criticised China over trade. Pelosi also praised the CDC."
@@ -257,8 +257,8 @@ def test_predict_pairs_found_actors_and_says_where_each_came_from(tiny_model, ga
 
 
 def test_actors_found_without_a_finder_is_an_error_that_says_how_to_get_one(tiny_model, gazetteer) -> None:
+    from stance.classifier import StanceClassifier
     from stance.errors import StanceError
-    from stance.predict import StanceClassifier
 
     with pytest.raises(StanceError, match="task=mentions"):
         StanceClassifier.from_pretrained(tiny_model, device="cpu", gazetteer=gazetteer, actors="found")
@@ -267,7 +267,7 @@ def test_actors_found_without_a_finder_is_an_error_that_says_how_to_get_one(tiny
 def test_an_attached_finder_is_loaded_with_no_extra_argument(tiny_finder, tiny_model, tmp_path) -> None:
     import shutil
 
-    from stance.predict import StanceClassifier
+    from stance.classifier import StanceClassifier
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)

@@ -29,8 +29,8 @@ def mix_config(tmp: Path, fixtures: Path, *overrides: str, first: str = "seed", 
     return cfg
 
 
-def test_the_mix_config_names_both_corpora_with_weights() -> None:
-    cfg = train_config(Path("/tmp/unused"), "experiment=recipe", "data=mix", "data.parts.dse.weight=0.25")
+def test_the_mix_config_names_both_corpora_with_weights(tmp_path) -> None:
+    cfg = train_config(tmp_path, "experiment=recipe", "data=mix", "data.parts.dse.weight=0.25")
     assert set(cfg.data.parts) == {"seesaw", "dse"}
     assert cfg.data.parts.dse.weight == 0.25 and cfg.data.parts.seesaw.weight == 1.0
     assert cfg.data.parts.seesaw.format == "seesaw" and cfg.data.parts.dse.format == "dse"
@@ -172,9 +172,9 @@ def test_training_on_a_mix_reports_each_corpus(tmp_path, fixtures) -> None:
 
 
 def test_distillation_trains_on_the_teachers_probabilities(tmp_path, tiny_model) -> None:
+    from stance.classifier import StanceClassifier
     from stance.distill import distillation_set, teacher_folders
     from stance.model import weights_sha256
-    from stance.predict import StanceClassifier
     from stance.train import train
 
     cfg = train_config(

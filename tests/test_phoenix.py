@@ -189,7 +189,7 @@ def _compact(g: Gazetteer) -> bytes:
 
 
 def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date() -> None:
-    from stance.predict import article_pairs
+    from stance.classifier import article_pairs
     from stance.schema import Article
 
     g = load_gazetteer("phoenix")
@@ -213,7 +213,7 @@ def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date()
 
 def test_the_summary_rolls_actors_up_as_of_each_article_date() -> None:
     from stance.aggregate import summarize
-    from stance.predict import PairPrediction
+    from stance.schema import PairPrediction
 
     def row(article: str, affiliation: str) -> PairPrediction:
         return PairPrediction(

@@ -17,11 +17,12 @@ from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from stance.batch import predict_files
 from stance.build import dataset_from_config
+from stance.classifier import StanceClassifier
 from stance.cli import CONFIG_DIR
 from stance.encoding import MARKERS, EncodingConfig, encode_batch
 from stance.metrics import classification_report
-from stance.predict import StanceClassifier, predict_files
 from stance.readers.articles import load_articles
 from stance.schema import STANCES
 

@@ -150,9 +150,9 @@ def test_recall_between_named_entities_leaves_out_topics() -> None:
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:
     # The seed test article through stance-predict's path and through classifier-only scoring:
     # a pair both score from the same sentence must get the same label (no train/predict skew).
+    from stance.classifier import StanceClassifier
     from stance.endtoend import agreement, model_input
     from stance.evaluate import evaluation_data
-    from stance.predict import StanceClassifier
 
     cfg = apply_config("evaluate", f"model={tiny_model}", "split=test")
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")

@@ -25,12 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
+from stance.batch import predict_files, read_predictions
+from stance.classifier import StanceClassifier
 from stance.commitlog import progress_path
 from stance.errors import Problem, StanceError
 from stance.model import ModelFolderError, check_model_folder
-from stance.predict import PairPrediction, StanceClassifier, predict_files, read_predictions
 from stance.readers.raw import article_from_text, iter_inputs
-from stance.schema import STANCES, Article
+from stance.schema import STANCES, Article, PairPrediction
 
 ROOT = Path(__file__).resolve().parent.parent
 PREDICT_CLI = [sys.executable, "-c", "from stance.cli import predict_main; predict_main()"]

@@ -1,0 +1,429 @@
+"""The batch job behind `stance-predict`: read articles, score them, write rows, resume, summarise.
+
+Restartable: rows are committed article by article (see `stance.commitlog`),
+so a run killed at any moment and started again with the same arguments
+resumes where it stopped, and the output holds every article exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stance.aggregate import StanceAggregator, write_summary
+from stance.classifier import StanceClassifier
+from stance.commitlog import CommitLog, Resumed, progress_path
+from stance.errors import Problem, StanceError, display_path
+from stance.mentions import mention_folder_of
+from stance.paths import resolve_path
+from stance.progress import progress
+from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, Article, PairPrediction
+
+log = logging.getLogger(__name__)
+
+BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
+
+OUTPUT_KINDS = ("jsonl", "csv")
+
+
+def output_kind(path: Path) -> str:
+    """`jsonl` or `csv`, from the output file's extension."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in OUTPUT_KINDS:
+        raise StanceError(f"output {display_path(path)}: use a .jsonl or .csv file name")
+    return kind
+
+
+class PredictionWriter:
+    """Writes prediction rows as JSONL or CSV (by the file's extension) and commits them durably.
+
+    A new file starts with the CSV header; with `resume_at`, the existing file is
+    cut to that many bytes and written on from there. `commit` flushes and
+    fsyncs, and returns the byte offset reached; `rollback` cuts the file back
+    to an earlier commit.
+    """
+
+    def __init__(self, path: Path, resume_at: int | None = None) -> None:
+        self.path = path
+        self.kind = output_kind(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._buffer = io.StringIO()
+        self.csv = csv.DictWriter(self._buffer, fieldnames=OUTPUT_FIELDS) if self.kind == "csv" else None
+        if resume_at is None:
+            self.handle = path.open("wb")
+            if self.csv is not None:
+                self.csv.writeheader()
+                self._drain()
+        else:
+            self.handle = path.open("r+b")
+            self.handle.truncate(resume_at)
+            self.handle.seek(resume_at)
+
+    def _drain(self) -> None:
+        self.handle.write(self._buffer.getvalue().encode("utf-8"))
+        self._buffer.seek(0)
+        self._buffer.truncate()
+
+    def write(self, prediction: PairPrediction) -> None:
+        if self.csv is not None:
+            self.csv.writerow(prediction.to_dict())
+            self._drain()
+        else:
+            self.handle.write((json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
+
+    def commit(self) -> int:
+        """Make everything written so far durable; the output's length in bytes."""
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        return self.handle.tell()
+
+    def rollback(self, offset: int) -> None:
+        """Drop everything written after byte `offset` (an earlier commit)."""
+        self.handle.flush()
+        self.handle.truncate(offset)
+        self.handle.seek(offset)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def read_predictions(path: Path) -> Iterator[PairPrediction]:
+    """The rows of a prediction file written by `PredictionWriter`, in order."""
+    kind = output_kind(path)
+    shown = display_path(path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows: Iterable[Any] = csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
+        for number, row in enumerate(rows, start=1):
+            try:
+                values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
+                values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
+                values["sentence_index"] = int(values["sentence_index"])
+                for key in ("p_support", "p_oppose", "p_neutral"):
+                    values[key] = float(values[key])
+            except (KeyError, TypeError, ValueError):
+                raise StanceError(
+                    f"{shown}: row {number} is not a prediction row; rerun with overwrite=true to start afresh"
+                ) from None
+            yield PairPrediction(**values)
+
+
+@dataclass
+class _Part:
+    """An article, or one chunk of an enormous one, as handed to the classifier."""
+
+    article: Article
+    article_id: str  # the article's own id (a chunk's `article.id` is made unique)
+    origin: str
+    first: int  # the index, in the whole article, of this chunk's first sentence
+    skip: int  # leading sentences that are only context here (scored with the previous chunk)
+    last: bool  # the article's last chunk: the article is complete after it
+
+
+def article_parts(article: Article, chunk_sentences: int, context: int) -> Iterator[_Part]:
+    """The article as chunks of `chunk_sentences` sentences (each with its `context` preceding ones)."""
+    n = len(article.sentences)
+    if n <= chunk_sentences:
+        yield _Part(article, article.id, article.origin, 0, 0, True)
+        return
+    for k, lo in enumerate(range(0, n, chunk_sentences)):
+        hi, start = min(n, lo + chunk_sentences), max(0, lo - context)
+        part = replace(
+            article,
+            id=f"{article.id}\0{k}",
+            sentences=article.sentences[start:hi],
+            labels=[],
+            spans={i - start: s for i, s in article.spans.items() if start <= i < hi},
+        )
+        yield _Part(part, article.id, article.origin, start, lo - start, hi == n)
+
+
+def _where(origin: str) -> tuple[str, int | None]:
+    """(file, line) of an article's origin (`file` or `file:line`)."""
+    file, _, line = origin.rpartition(":")
+    return (file, int(line)) if file and line.isdigit() else (origin, None)
+
+
+class _BatchJob:
+    """Scores articles into a `PredictionWriter`, committing each article, and keeps the run's counts.
+
+    A batch whose scoring raises is scored again one article at a time, so the
+    one article that breaks it is reported and the others are kept.
+    """
+
+    def __init__(
+        self,
+        classifier: StanceClassifier,
+        writer: PredictionWriter,
+        log_: CommitLog,
+        errors: Any,
+        aggregator: StanceAggregator,
+        resumed: Resumed | None,
+        chunk_sentences: int,
+    ) -> None:
+        self.classifier = classifier
+        self.writer = writer
+        self.commits = log_
+        self.errors = errors
+        self.aggregator = aggregator
+        self.pending = StanceAggregator(classifier.gazetteer)  # rows of the article being written
+        self.done = resumed.done if resumed else set()
+        self.offset = resumed.offset if resumed else writer.commit()
+        self.articles = resumed.articles if resumed else 0
+        self.without_pairs = resumed.without_pairs if resumed else 0
+        self.failed_inputs = 0
+        self.failed_ids: set[str] = set()
+        self.chunk_sentences = chunk_sentences
+        self.open_parts: list[_Part] = []  # chunks written since the last commit
+        self.article_pairs = 0
+
+    def problem(self, problem: Problem) -> None:
+        log.error("%s", problem)
+        self.errors.write(json.dumps({**asdict(problem), "message": problem.message}, ensure_ascii=False) + "\n")
+        self.errors.flush()
+        self.failed_inputs += 1
+
+    def parts(self, items: Iterable[Article | Problem]) -> Iterator[_Part]:
+        seen: dict[str, str] = {}
+        for item in progress(items, desc="articles", unit="article"):
+            if isinstance(item, Problem):
+                self.problem(item)
+                continue
+            if item.id in seen:
+                file, line = _where(item.origin)
+                why = f"duplicate article id (first at {seen[item.id]}); skipped"
+                self.problem(Problem(file, why, line=line, article=item.id))
+                continue
+            seen[item.id] = item.origin
+            if item.id in self.done:
+                continue
+            for part in article_parts(item, self.chunk_sentences, self.classifier.encoding.context_sentences):
+                if part.article_id not in self.failed_ids:
+                    yield part
+
+    def row(self, part: _Part, prediction: PairPrediction) -> None:
+        """Write one scored row of a chunk (rows of its leading context sentences belong to the chunk before)."""
+        if prediction.sentence_index < part.skip:
+            return
+        if part.article.id != part.article_id or part.first:
+            prediction = replace(
+                prediction, article_id=part.article_id, sentence_index=prediction.sentence_index + part.first
+            )
+        self.writer.write(prediction)
+        self.pending.add(prediction)
+        self.article_pairs += 1
+
+    def finish(self, part: _Part) -> None:
+        """A chunk is scored; when it is its article's last, commit the article."""
+        if part.article_id in self.failed_ids:
+            return
+        if not part.last:
+            self.open_parts.append(part)
+            return
+        self.offset = self.writer.commit()
+        self.commits.commit(
+            {
+                "article_id": part.article_id,
+                "offset": self.offset,
+                "pairs": self.article_pairs,
+                "precision": self.classifier.precision,
+            }
+        )
+        self.aggregator.merge(self.pending)
+        self.pending = StanceAggregator(self.classifier.gazetteer)
+        self.articles += 1
+        self.without_pairs += self.article_pairs == 0
+        self.article_pairs = 0
+        self.open_parts = []
+
+    def rollback(self) -> list[_Part]:
+        """Drop what was written since the last commit; the chunks that must be scored again."""
+        self.writer.rollback(self.offset)
+        self.pending = StanceAggregator(self.classifier.gazetteer)
+        self.article_pairs = 0
+        parts, self.open_parts = self.open_parts, []
+        return parts
+
+    def run(self, items: Iterable[Article | Problem]) -> None:
+        """Score every article of `items` in batches of about `BATCH_SENTENCES` sentences, writing as it goes.
+
+        Reading and writing errors end the job as they are. A batch whose
+        scoring fails is scored again article by article (with any chunks of an
+        unfinished article written since the last commit), so one article that
+        breaks the model is reported and the others are kept.
+        """
+        source = self.parts(items)
+        while batch := _take(source, BATCH_SENTENCES):
+            scored = self._predict(batch)
+            if isinstance(scored, Exception):
+                log.warning(
+                    "scoring a batch failed (%s: %s); scoring its articles one by one", type(scored).__name__, scored
+                )
+                self._one_by_one([*self.rollback(), *batch])
+            else:
+                self._write(batch, scored)
+
+    def _predict(self, parts: Sequence[_Part]) -> list[PairPrediction] | Exception:
+        """The parts' rows, article by article in input order, or the exception that scoring them raised."""
+        try:
+            return list(self.classifier.predict_articles([p.article for p in parts]))
+        except Exception as exc:  # any failure of the model on some input is isolated by the caller
+            return exc
+
+    def _write(self, parts: Sequence[_Part], predictions: Iterable[PairPrediction]) -> None:
+        """Write scored rows and finish each chunk; an article without rows has none to wait for."""
+        queue = deque(parts)
+        for prediction in predictions:
+            while queue[0].article.id != prediction.article_id:
+                self.finish(queue.popleft())
+            self.row(queue[0], prediction)
+        while queue:
+            self.finish(queue.popleft())
+
+    def _one_by_one(self, parts: Sequence[_Part]) -> None:
+        for part in parts:
+            if part.article_id in self.failed_ids:
+                continue
+            scored = self._predict([part])
+            if isinstance(scored, Exception):
+                self.rollback()
+                self.failed_ids.add(part.article_id)
+                file, line = _where(part.origin)
+                why = f"could not be scored: {type(scored).__name__}: {scored}"
+                self.problem(Problem(file, why, line=line, article=part.article_id))
+                continue
+            self._write([part], scored)
+
+
+def _take(parts: Iterator[_Part], sentences: int) -> list[_Part]:
+    """The next parts from `parts`, about `sentences` sentences in all (at least one part, unless none is left)."""
+    batch: list[_Part] = []
+    size = 0
+    for part in parts:
+        batch.append(part)
+        size += len(part.article.sentences)
+        if size >= sentences:
+            break
+    return batch
+
+
+def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
+    """What makes two runs the same job: resuming is refused when any of it differs."""
+    model = resolve_path(cfg.model).absolute()
+    finder = mention_folder_of(model)
+    return {
+        "model": str(model),
+        "model_weights": _weights_stamp(model),
+        "input": str(resolve_path(cfg.input).absolute()),
+        "format": kind,
+        "gazetteer": str(cfg.get("gazetteer") or "data/actors.yaml"),
+        "actors": str(cfg.get("actors", "auto")),
+        "mentions": _weights_stamp(finder) if finder else None,
+    }
+
+
+def _weights_stamp(folder: Path) -> str | None:
+    weights = folder / "model.safetensors"
+    stat = weights.stat() if weights.exists() else None
+    return f"{stat.st_size}:{stat.st_mtime_ns}" if stat else None
+
+
+def predict_files(cfg: Any) -> dict[str, Any]:
+    """stance-predict: read articles from `cfg.input`, score every pair, write rows, summary and errors.
+
+    Restartable: rows are committed article by article (see `stance.commitlog`),
+    so a run killed at any moment and started again with the same arguments
+    resumes where it stopped, and the output holds every article exactly once.
+    `overwrite=true` starts afresh. The summary is kept incrementally (the
+    predictions are not held in memory) and written atomically at the end.
+    """
+    from stance.readers.raw import input_kind, iter_inputs
+
+    output = Path(cfg.output)
+    kind = output_kind(output)
+    source = resolve_path(cfg.input)
+    if not source.exists():
+        raise StanceError(f"input {display_path(source)} does not exist")
+    input_kind(source)  # an input of an unknown kind fails here, before any output is written
+    job = _job_description(cfg, kind)
+    log_path = progress_path(output)
+    errors_path = output.with_name(output.stem + ".errors.jsonl")
+    summary_path = output.with_name(output.stem + ".summary.json")
+    resumed = None if bool(cfg.get("overwrite", False)) else CommitLog.resume(log_path, output, job)
+    precision = str(cfg.get("precision", "fp32"))
+    if precision == "auto" and resumed is not None and resumed[1].precision:
+        # `auto` measures speed, so it could choose differently the second time: one job, one numeric path.
+        precision = resumed[1].precision
+    classifier = StanceClassifier.from_pretrained(
+        resolve_path(cfg.model),
+        device=str(cfg.device),
+        gazetteer=cfg.gazetteer,
+        batch_size=int(cfg.batch_size),
+        precision=precision,
+        threads=cfg.get("threads"),
+        actors=str(cfg.get("actors", "auto")),
+    )
+    log.info(
+        "model %s on %s, precision %s, %d CPU threads",
+        classifier.name,
+        classifier.device,
+        classifier.precision,
+        torch.get_num_threads(),
+    )
+    aggregator = StanceAggregator(classifier.gazetteer)
+    if resumed is not None:
+        commits, state = resumed
+        log.info("resuming %s: %d articles already done", display_path(output), len(state.done))
+        # The summary counts of the committed articles, article by article as when they were written.
+        aggregator.update_by_article(read_predictions(output))
+        writer = PredictionWriter(output, resume_at=state.offset)
+    else:
+        state = None
+        writer = PredictionWriter(output)
+        commits = CommitLog.start(log_path, job, writer.commit())
+    # Every run reads every input again, so the errors file is written afresh: no problem is listed twice.
+    errors = errors_path.open("w", encoding="utf-8")
+    chunk = max(1, int(cfg.get("chunk_sentences", 2000)))
+    batch = _BatchJob(classifier, writer, commits, errors, aggregator, state, chunk)
+    try:
+        batch.run(iter_inputs(cfg.input, classifier.gazetteer))
+        offset = writer.commit()
+    except OSError as exc:
+        raise StanceError(f"cannot read or write a file: {exc}") from None
+    finally:
+        writer.close()
+        errors.close()
+    counts = {
+        "articles": batch.articles,
+        "articles_without_pairs": batch.without_pairs,
+        "pairs": aggregator.rows,
+        "failed_inputs": batch.failed_inputs,
+    }
+    summary = aggregator.summary()
+    summary["run"] = counts
+    write_summary(summary, summary_path)
+    commits.commit({"complete": True, "offset": offset, **counts})
+    commits.close()
+    log.info(
+        "%d articles (%d without actor pairs), %d pairs, %d inputs failed",
+        batch.articles,
+        batch.without_pairs,
+        aggregator.rows,
+        batch.failed_inputs,
+    )
+    return {
+        **counts,
+        "output": str(output),
+        "summary": str(summary_path),
+        "errors": str(errors_path),
+        "progress": str(log_path),
+    }

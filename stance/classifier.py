@@ -1,0 +1,317 @@
+"""The library API: `StanceClassifier` scores actor pairs in sentences and articles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stance.actors import Gazetteer, load_gazetteer
+from stance.build import article_gazetteer, article_mentions, co_mentioned_pairs, pair_examples
+from stance.decision import ARGMAX, Decision, load_decision
+from stance.encoding import EncodingConfig, encode_batch
+from stance.entities import FOUND
+from stance.errors import StanceError
+from stance.inference import Scorer, set_threads
+from stance.mentions import MentionFinder, mention_folder_of
+from stance.model import load_stance_model
+from stance.paths import resolve_path
+from stance.schema import OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
+
+log = logging.getLogger(__name__)
+
+# Who is paired: listed actors, found mentions, or both; `auto` is `both` when the model has a mention finder.
+ACTOR_MODES = ("gazetteer", "found", "both")
+FIND_SENTENCES = 256  # sentences per batched call of the mention finder
+
+
+class StanceClassifier:
+    """A trained stance model with its tokenizer, input format and gazetteer, ready to score text.
+
+    `precision` (`fp32`, `bf16`, `fp16`, `int8` or `auto`, see `stance.inference`)
+    is the numeric path scoring runs at; `threads` sets torch's CPU threads
+    (process-wide; None keeps torch's default).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        encoding: EncodingConfig,
+        device: torch.device,
+        gazetteer: Gazetteer,
+        name: str = "",
+        batch_size: int = 32,
+        precision: str = "fp32",
+        threads: int | None = None,
+        mention_finder: MentionFinder | None = None,
+        actors: str = "gazetteer",
+        decision: Decision = ARGMAX,
+    ) -> None:
+        set_threads(threads)
+        self.decision = decision
+        if actors not in ACTOR_MODES:
+            raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
+        if actors != "gazetteer" and mention_finder is None:
+            raise StanceError(
+                f"actors={actors} needs a mention finder: the model folder has no mentions/ "
+                "(train one with stance-train task=mentions mentions.attach_to=<model>), or use actors=gazetteer"
+            )
+        self.mention_finder = mention_finder if actors != "gazetteer" else None
+        self.actors = actors
+        self.model = model
+        self.tokenizer = tokenizer
+        self.encoding = encoding
+        self.device = device
+        self.gazetteer = gazetteer
+        self.name = name
+        self.scorer = Scorer(
+            model,
+            device,
+            pad_token_id=tokenizer.pad_token_id,
+            precision=precision,
+            batch_size=batch_size,
+            padding_side=tokenizer.padding_side,
+        )
+        self._local_gazetteers: dict[frozenset[str], Gazetteer] = {}
+
+    @property
+    def batch_size(self) -> int:
+        return self.scorer.batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self.scorer.batch_size = int(value)
+
+    @property
+    def precision(self) -> str:
+        """The numeric path in use (`auto` until it has chosen, on the first inputs big enough to check)."""
+        return self.scorer.precision
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        gazetteer: Gazetteer | str | Path | None = None,
+        batch_size: int = 32,
+        precision: str = "fp32",
+        threads: int | None = None,
+        actors: str = "gazetteer",
+    ) -> StanceClassifier:
+        """Load a model folder written by `stance-train` (checked before use), to score at `precision`.
+
+        `actors` picks who is paired: `gazetteer` (listed actors only), `found` (the mention finder's spans,
+        named by the gazetteer where it knows them), `both`, or `auto` (`both` when the model folder has a
+        mention finder in `mentions/`, else `gazetteer`).
+        """
+        set_threads(threads)
+        model, tokenizer, encoding, dev = load_stance_model(path, device)
+        if not isinstance(gazetteer, Gazetteer):
+            gazetteer = load_gazetteer(gazetteer or "data/actors.yaml")
+        finder = None
+        finder_dir = mention_folder_of(path)
+        if actors == "auto":
+            actors = "both" if finder_dir is not None else "gazetteer"
+            if finder_dir is None:
+                log.warning("%s has no mention finder (mentions/): pairing gazetteer actors only", Path(path).name)
+        if actors != "gazetteer" and finder_dir is not None:
+            finder = MentionFinder.from_pretrained(
+                finder_dir, device=str(dev), batch_size=max(batch_size, 64), precision=precision
+            )
+        return cls(
+            model,
+            tokenizer,
+            encoding,
+            dev,
+            gazetteer,
+            name=Path(path).name,
+            batch_size=batch_size,
+            precision=precision,
+            mention_finder=finder,
+            actors=actors,
+            decision=load_decision(resolve_path(path)),
+        )
+
+    # -- scoring -------------------------------------------------------------
+
+    def encode(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[list[int]]]:
+        """Model inputs of examples shaped like the builder's rows: one `encode_batch` call for all of them."""
+        columns = {key: [r.get(key) for r in rows] for key in rows[0]}
+        columns.setdefault("context", [""] * len(rows))
+        return encode_batch(columns, self.tokenizer, self.encoding)
+
+    def predict_proba(self, rows: Sequence[dict[str, Any]], show_progress: bool = False) -> torch.Tensor:
+        """Probabilities (n × 3, in `STANCES` order) for examples shaped like the builder's rows.
+
+        All rows are encoded at once, then scored in batches of similar length
+        (little padding); the result is in the rows' order.
+        """
+        if len(rows) == 0:
+            return torch.empty((0, len(STANCES)))
+        return self.scorer.score(self.encode(rows), show_progress=show_progress)
+
+    def _row(self, text: str, actor: str, target: str, context: str) -> dict[str, Any]:
+        # A name the gazetteer does not know is looked for verbatim; an unfound mention is left unmarked.
+        unknown = frozenset(name for name in (actor, target) if name not in self.gazetteer)
+        local = self._local_gazetteers.get(unknown)
+        if local is None:
+            local = self.gazetteer.with_aliases({name: [name] for name in unknown}) if unknown else self.gazetteer
+            if len(self._local_gazetteers) < 256:  # each is a compiled pattern: keep a bounded few
+                self._local_gazetteers[unknown] = local
+        row = pair_examples("", [text], 0, local.find(text), [(actor, target)], 0)[0]
+        row["context"] = context
+        return row
+
+    def predict(self, text: str, actor: str, target: str, context: str = "") -> StancePrediction:
+        """The stance of `actor` toward `target` in one sentence, with optional preceding `context`."""
+        return self.predict_many([(text, actor, target)], [context])[0]
+
+    def predict_many(
+        self, items: Sequence[tuple[str, str, str]], contexts: Sequence[str] | None = None
+    ) -> list[StancePrediction]:
+        """`predict` for many (text, actor, target) triples, scored in batches."""
+        contexts = contexts or [""] * len(items)
+        rows = [self._row(text, a, t, c) for (text, a, t), c in zip(items, contexts, strict=True)]
+        if not rows:
+            return []
+        probs = self.predict_proba(rows)
+        return [_prediction(p, k) for p, k in zip(probs, self.decision.labels(probs.double()).tolist(), strict=True)]
+
+    def pairs_of(self, article: Article) -> list[dict[str, Any]]:
+        """Every ordered pair of actors mentioned together in a sentence of `article`, as model inputs."""
+        return self.pairs_of_many([article])[0]
+
+    def pairs_of_many(self, articles: Sequence[Article]) -> list[list[dict[str, Any]]]:
+        """`pairs_of` for several articles, their sentences put through the mention finder in one batched call."""
+        found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
+        if self.mention_finder is not None:
+            spans = self.mention_finder.find([s for a in articles for s in a.sentences])
+            at = 0
+            for k, article in enumerate(articles):
+                found[k] = spans[at : at + len(article.sentences)]
+                at += len(article.sentences)
+        return [
+            article_pairs(a, self.gazetteer, self.encoding.context_sentences, f, self.actors)
+            for a, f in zip(articles, found, strict=True)
+        ]
+
+    def predict_articles(
+        self, articles: Iterable[Article], show_progress: bool = False, chunk_pairs: int = 1024
+    ) -> Iterator[PairPrediction]:
+        """Score every co-mentioned ordered pair in each article; rows come article by article, in order.
+
+        Articles are gathered until they hold `chunk_pairs` pairs (or the input
+        ends), and those pairs are encoded and scored together: batches of
+        similar length across articles waste less on padding. With a mention
+        finder, articles are taken `FIND_SENTENCES` sentences at a time so the
+        finder runs batched too.
+        """
+        pending: list[tuple[Article, list[dict[str, Any]]]] = []
+        n_rows = 0
+        for group in _sentence_groups(articles, FIND_SENTENCES if self.mention_finder is not None else 1):
+            for article, rows in zip(group, self.pairs_of_many(group), strict=True):
+                if not rows:
+                    continue
+                pending.append((article, rows))
+                n_rows += len(rows)
+                if n_rows >= chunk_pairs:
+                    yield from self._score_articles(pending, show_progress)
+                    pending, n_rows = [], 0
+        if pending:
+            yield from self._score_articles(pending, show_progress)
+
+    def _score_articles(
+        self, pending: Sequence[tuple[Article, list[dict[str, Any]]]], show_progress: bool
+    ) -> Iterator[PairPrediction]:
+        rows = [row for _, article_rows in pending for row in article_rows]
+        probs = self.predict_proba(rows, show_progress=show_progress and len(rows) > 10 * self.batch_size)
+        values = probs.double().tolist()
+        labels = self.decision.labels(values).tolist()
+        k = 0
+        for article, article_rows in pending:
+            for row in article_rows:
+                p = [round(x, 6) for x in values[k]]
+                yield PairPrediction(
+                    article_id=article.id,
+                    sentence_index=row["sentence_index"],
+                    sentence=row["text"],
+                    actor=row["actor"],
+                    target=row["target"],
+                    stance=STANCES[labels[k]],
+                    p_support=p[0],
+                    p_oppose=p[1],
+                    p_neutral=p[2],
+                    model=self.name,
+                    **{key: row.get(key, "") for key in OPTIONAL_FIELDS},
+                )
+                k += 1
+
+
+def article_pairs(
+    article: Article,
+    gazetteer: Gazetteer,
+    context_sentences: int,
+    found: Sequence[Sequence[tuple[int, int]]] | None = None,
+    actors: str = "gazetteer",
+) -> list[dict[str, Any]]:
+    """Every ordered pair of actors mentioned together in a sentence of `article`, as the builder's rows.
+
+    `found` are the mention finder's spans per sentence; with them, the
+    gazetteer's mentions (unless `actors="found"`) and the found ones are
+    merged into one actor per entity of the article (`stance.entities`). Each
+    row says where its actors came from, their CAMEO codes and what they roll
+    up to at the article's date.
+    """
+    local = article_gazetteer(article, gazetteer)
+    listed, sources = article_mentions(article, local, found, actors)
+    rows: list[dict[str, Any]] = []
+    described: dict[str, tuple[str, str, str]] = {}
+    for i, mentions in enumerate(listed):
+        pairs = co_mentioned_pairs(mentions)
+        if not pairs:
+            continue
+        for row in pair_examples(article.id, article.sentences, i, mentions, pairs, context_sentences):
+            for role in ("actor", "target"):
+                name = row[role]
+                if name not in described:
+                    described[name] = _describe(name, local, sources.get(name), article.date)
+                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = described[name]
+            rows.append(row)
+    return rows
+
+
+def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str]:
+    """(source, CAMEO code, affiliation at `date`) of an actor of an article."""
+    actor = gazetteer.get(name)
+    if actor is None:
+        return source or FOUND, "", name
+    return (
+        source or actor.source,
+        gazetteer.code(name, date or None) or "",
+        gazetteer.affiliation(name, date or None),
+    )
+
+
+def _sentence_groups(articles: Iterable[Article], sentences: int) -> Iterator[list[Article]]:
+    """Consecutive articles in groups of about `sentences` sentences (at least one article each)."""
+    group: list[Article] = []
+    size = 0
+    for article in articles:
+        group.append(article)
+        size += len(article.sentences)
+        if size >= sentences:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _prediction(probs: torch.Tensor, label: int) -> StancePrediction:
+    return StancePrediction(
+        stance=STANCES[int(label)],
+        probabilities={name: float(probs[i]) for i, name in enumerate(STANCES)},
+    )

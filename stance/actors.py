@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
+import os
 import re
 from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 
 from stance.errors import InputFormatError, Problem, display_path
-from stance.paths import resolve_path
+from stance.paths import file_sha256, resolve_path
 
 ACTOR_TYPES = ("country", "person", "organization", "alliance", "agent", "other")
 DEFAULT_GAZETTEER = "data/actors.yaml"
@@ -692,8 +694,37 @@ def _load_cached(path: str) -> Gazetteer:
 
 def load_gazetteer(path: str | Path = DEFAULT_GAZETTEER) -> Gazetteer:
     """Load a gazetteer by name ("default", "phoenix") or file (YAML, or a Phoenix .jsonl.gz), cached."""
-    path = NAMED_GAZETTEERS.get(str(path), path)
-    return _load_cached(str(resolve_path(path)))
+    return _load_cached(str(gazetteer_path(path)))
+
+
+def gazetteer_path(path: str | Path) -> Path:
+    """The file a gazetteer name ("default", "phoenix") or path stands for."""
+    return resolve_path(NAMED_GAZETTEERS.get(str(path), path))
+
+
+def gazetteer_files(path: str | Path) -> list[Path]:
+    """A gazetteer's file and every file it includes, depth first, each once (resolved paths)."""
+    entry = gazetteer_path(path).resolve()
+    files = [entry]
+    if not entry.name.endswith((".jsonl.gz", ".jsonl")):
+        raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
+        for name in (raw.get("include") or []) if isinstance(raw, dict) else []:
+            files += [f for f in gazetteer_files(entry.parent / name) if f not in files]
+    return files
+
+
+def gazetteer_sha256(path: str | Path) -> str:
+    """A content hash of a gazetteer: its files' bytes and their names relative to the first, in order.
+
+    It changes whenever any included file does, and not when the files move together.
+    """
+    files = gazetteer_files(path)
+    root = files[0].parent
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(os.path.relpath(file, root).encode() + b"\0")
+        digest.update(file_sha256(file).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def mentioned_actors(mentions: Iterable[Mention]) -> list[str]:

@@ -20,17 +20,21 @@ from typing import Any
 
 import torch
 
+from stance.actors import gazetteer_sha256
 from stance.aggregate import StanceAggregator, write_summary
 from stance.classifier import StanceClassifier
 from stance.commitlog import CommitLog, Resumed, progress_path
 from stance.errors import Problem, StanceError, display_path
 from stance.mentions import mention_folder_of
+from stance.model import choose_gazetteer
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, Article, PairPrediction
 
 log = logging.getLogger(__name__)
 
+# For a model folder that carries no gazetteer (trained before they did): the listed actors and Phoenix/CAMEO.
+DEFAULT_PREDICT_GAZETTEER = "phoenix"
 BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
 
 OUTPUT_KINDS = ("jsonl", "csv")
@@ -316,8 +320,12 @@ def _take(parts: Iterator[_Part], sentences: int) -> list[_Part]:
     return batch
 
 
-def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
-    """What makes two runs the same job: resuming is refused when any of it differs."""
+def _job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
+    """What makes two runs the same job: resuming is refused when any of it differs.
+
+    The gazetteer is compared by content: an edited list would otherwise mix
+    rows found with two lists in one output.
+    """
     model = resolve_path(cfg.model).absolute()
     finder = mention_folder_of(model)
     return {
@@ -325,7 +333,7 @@ def _job_description(cfg: Any, kind: str) -> dict[str, Any]:
         "model_weights": _weights_stamp(model),
         "input": str(resolve_path(cfg.input).absolute()),
         "format": kind,
-        "gazetteer": str(cfg.get("gazetteer") or "data/actors.yaml"),
+        "gazetteer_sha256": gazetteer_sha256(gazetteer),
         "actors": str(cfg.get("actors", "auto")),
         "mentions": _weights_stamp(finder) if finder else None,
     }
@@ -354,7 +362,8 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     if not source.exists():
         raise StanceError(f"input {display_path(source)} does not exist")
     input_kind(source)  # an input of an unknown kind fails here, before any output is written
-    job = _job_description(cfg, kind)
+    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model), DEFAULT_PREDICT_GAZETTEER)
+    job = _job_description(cfg, kind, gazetteer)
     log_path = progress_path(output)
     errors_path = output.with_name(output.stem + ".errors.jsonl")
     summary_path = output.with_name(output.stem + ".summary.json")
@@ -366,7 +375,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     classifier = StanceClassifier.from_pretrained(
         resolve_path(cfg.model),
         device=str(cfg.device),
-        gazetteer=cfg.gazetteer,
+        gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),
         precision=precision,
         threads=cfg.get("threads"),

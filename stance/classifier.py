@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from stance.actors import Gazetteer, load_gazetteer
+from stance.actors import DEFAULT_GAZETTEER, Gazetteer, load_gazetteer
 from stance.build import article_gazetteer, article_mentions, co_mentioned_pairs, pair_examples
 from stance.decision import ARGMAX, Decision, load_decision
 from stance.encoding import EncodingConfig, encode_batch
@@ -17,7 +17,7 @@ from stance.entities import FOUND
 from stance.errors import StanceError
 from stance.inference import Scorer, set_threads
 from stance.mentions import MentionFinder, mention_folder_of
-from stance.model import load_stance_model
+from stance.model import choose_gazetteer, load_stance_model
 from stance.paths import resolve_path
 from stance.schema import OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
@@ -111,7 +111,7 @@ class StanceClassifier:
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
         if not isinstance(gazetteer, Gazetteer):
-            gazetteer = load_gazetteer(gazetteer or "data/actors.yaml")
+            gazetteer = load_gazetteer(choose_gazetteer(gazetteer, path, DEFAULT_GAZETTEER))
         finder = None
         finder_dir = mention_folder_of(path)
         if actors == "auto":

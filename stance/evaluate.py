@@ -6,13 +6,13 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from datasets import Dataset
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -26,7 +26,7 @@ from stance.encoding import span_of, splice_mentions
 from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
 from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, cluster_interval, macro_f1
-from stance.model import weights_sha256
+from stance.model import choose_gazetteer, model_gazetteer, weights_sha256
 from stance.paths import resolve_path
 from stance.readers import read_articles
 from stance.schema import STANCES, Article, PairKey
@@ -79,19 +79,18 @@ class EvaluationData:
     name: str
 
 
-def evaluation_data(cfg: Any, context_sentences: int) -> EvaluationData:
+def evaluation_data(cfg: Any, classifier: StanceClassifier, model: str | Path) -> EvaluationData:
     """The articles and examples to score and the training split for the baselines, per the config.
 
     `input=<path>` scores every example of that labelled data; otherwise the
     configured data's `split` (as the builder splits it: `dev` is carved out of
-    train). Contexts are rebuilt with the model's own window.
+    train). Examples are made as the model's were: with its context window and
+    the gazetteer it carries (the data's for a folder from before models did).
     """
-    with open_dict(cfg):
-        cfg.data.context_sentences = context_sentences
-    gazetteer = load_gazetteer(cfg.data.gazetteer)
+    gazetteer = load_gazetteer(model_gazetteer(model) or cfg.data.gazetteer)
     skipped: list[Problem] = []
     articles = read_articles(cfg.data, gazetteer, skipped)
-    options = build_options(cfg.data, int(cfg.seed))
+    options = replace(build_options(cfg.data, int(cfg.seed)), context_sentences=classifier.encoding.context_sentences)
     dataset = build_dataset(articles, gazetteer, options)
     if cfg.input:
         data_cfg = OmegaConf.merge(cfg.data, {"format": "articles", "paths": [str(cfg.input)]})
@@ -198,14 +197,16 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     pairs = str(cfg.get("pairs", "both"))
     if pairs not in PAIRS:
         raise StanceError(f"pairs={pairs!r} is not one of {', '.join(PAIRS)}")
+    model = resolve_path(cfg.model)
+    gazetteer = choose_gazetteer(cfg.get("gazetteer"), model, cfg.data.gazetteer)
     classifier = StanceClassifier.from_pretrained(
-        resolve_path(cfg.model),
+        model,
         device=str(cfg.device),
-        gazetteer=cfg.get("gazetteer") or cfg.data.gazetteer,
+        gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),
         actors=str(cfg.get("actors", "gazetteer")) if pairs != "labelled" else "gazetteer",
     )
-    data = evaluation_data(cfg, classifier.encoding.context_sentences)
+    data = evaluation_data(cfg, classifier, model)
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
     results: dict[str, Any] = {
         "model": classifier.name,
@@ -248,7 +249,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         n = max(len(data.articles), 1)
         path |= {
             "actors": classifier.actors,
-            "gazetteer": str(cfg.get("gazetteer") or cfg.data.gazetteer),
+            "gazetteer": gazetteer,
             "pairs_per_article": counts["pairs_scored"] / n,
             "articles_without_pairs_fraction": counts["articles_without_pairs"] / n,
             "pairs_per_second": counts["pairs_scored"] / counts["seconds"] if counts["seconds"] else float("nan"),
@@ -384,9 +385,12 @@ def calibrate(cfg: Any) -> dict[str, Any]:
         raise StanceError("split=test is held out: fit the decision on dev (or validation when there is no dev)")
     folder = resolve_path(cfg.model)
     classifier = StanceClassifier.from_pretrained(
-        folder, device=str(cfg.device), gazetteer=cfg.data.gazetteer, batch_size=int(cfg.batch_size)
+        folder,
+        device=str(cfg.device),
+        gazetteer=choose_gazetteer(None, folder, cfg.data.gazetteer),
+        batch_size=int(cfg.batch_size),
     )
-    data = evaluation_data(cfg, classifier.encoding.context_sentences)
+    data = evaluation_data(cfg, classifier, folder)
     if split == "validation" and float(cfg.data.get("dev_fraction", 0) or 0) > 0:
         raise StanceError(
             f"data={cfg.data.name} has a dev split: fit the decision there (split=dev), not on validation"

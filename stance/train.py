@@ -43,7 +43,7 @@ from stance.errors import Problem, StanceError
 from stance.files import atomic_path
 from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
-from stance.model import build_model, build_tokenizer, pick_device
+from stance.model import build_model, build_tokenizer, pick_device, save_model_gazetteer
 from stance.paths import resolve_path
 from stance.schema import SPLITS, STANCES
 
@@ -461,6 +461,7 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
+        save_model_gazetteer(staging, cfg.data.gazetteer)
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)
 

@@ -185,7 +185,7 @@ def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) 
     assert (tmp_path / "confusion.png").stat().st_size > 1000
     assert "| tfidf_lr |" in (tmp_path / "report.md").read_text()
     clf = StanceClassifier.from_pretrained(folder, device="cpu")
-    examples = evaluation_data(cfg, clf.encoding.context_sentences).examples
+    examples = evaluation_data(cfg, clf, folder).examples
     y_pred = clf.predict_proba(list(examples)).argmax(-1).numpy()
     y_true = np.asarray(examples["label"])
     assert results["systems"]["model"]["n"] == len(y_true) == 388
@@ -354,7 +354,7 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     clf = StanceClassifier.from_pretrained(tmp_path / "model", device="cpu")
     from stance.evaluate import evaluation_data
 
-    rows = list(evaluation_data(cfg, clf.encoding.context_sentences).examples)
+    rows = list(evaluation_data(cfg, clf, tmp_path / "model").examples)
     probs = clf.predict_proba(rows).numpy()
     predicted = []
     for pq, qp in zip(probs[0::2], probs[1::2], strict=True):

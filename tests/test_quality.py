@@ -156,7 +156,7 @@ def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer
 
     cfg = apply_config("evaluate", f"model={tiny_model}", "split=test")
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
-    data = evaluation_data(cfg, clf.encoding.context_sentences)
+    data = evaluation_data(cfg, clf, tiny_model)
     rows = list(data.examples)
     labels = clf.predict_proba(rows).argmax(-1).tolist()
     labelled = {

@@ -564,3 +564,52 @@ def test_a_resumed_auto_job_keeps_the_precision_it_chose(trained, tmp_path: Path
     assert [r["stance"] for r in rows] == [r["stance"] for r in first_rows]
     for again, first in zip(rows, first_rows, strict=True):
         assert again["p_oppose"] == pytest.approx(first["p_oppose"], abs=0.01)
+
+
+def test_the_model_carries_its_gazetteer_and_an_edited_one_is_another_job(trained, tmp_path: Path, caplog) -> None:
+    from stance.actors import gazetteer_sha256
+    from stance.model import model_gazetteer
+
+    folder, _ = trained
+    card = json.loads((folder / "gazetteer.json").read_text(encoding="utf-8"))
+    assert card["sha256"] == gazetteer_sha256("data/actors.yaml")
+    assert model_gazetteer(folder).read_bytes() == (ROOT / "data" / "actors.yaml").read_bytes()
+    # stance-predict finds actors with the model's own list unless told otherwise, and says which
+    inputs, out = tmp_path / "in", tmp_path / "rows.jsonl"
+    _many_articles(inputs, 6)
+    with caplog.at_level("INFO", logger="stance"):
+        predict_files(predict_config(folder, inputs, out, gazetteer=None))
+    assert f"gazetteer {model_gazetteer(folder)} (the model's own)" in caplog.text
+    # A job whose gazetteer file was edited between runs is another job, though its path is the same.
+    mine = tmp_path / "actors.yaml"
+    mine.write_bytes((ROOT / "data" / "actors.yaml").read_bytes())
+    out = tmp_path / "mine.jsonl"
+    predict_files(predict_config(folder, inputs, out, gazetteer=str(mine)))
+    log = progress_path(out)
+    lines = log.read_text(encoding="utf-8").splitlines()
+    log.write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")  # as if killed after two articles
+    with mine.open("a", encoding="utf-8") as handle:
+        handle.write("  - name: Day\n    type: other\n    aliases: [day]\n")
+    with pytest.raises(StanceError, match=r"unfinished run of another job.*gazetteer_sha256"):
+        predict_files(predict_config(folder, inputs, out, gazetteer=str(mine)))
+
+
+def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
+    import shutil
+
+    from stance.actors import gazetteer_files, gazetteer_sha256
+
+    copy = tmp_path / "a"
+    (copy / "phoenix").mkdir(parents=True)
+    for name in ("phoenix.yaml", "actors.yaml", "phoenix/phoenix.jsonl.gz"):
+        shutil.copyfile(ROOT / "data" / name, copy / name)
+    assert [f.name for f in gazetteer_files(copy / "phoenix.yaml")] == [
+        "phoenix.yaml",
+        "actors.yaml",
+        "phoenix.jsonl.gz",
+    ]
+    before = gazetteer_sha256(copy / "phoenix.yaml")
+    assert before == gazetteer_sha256("phoenix")  # the same files elsewhere: the same hash
+    with (copy / "actors.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("# an edit in an included file\n")
+    assert gazetteer_sha256(copy / "phoenix.yaml") != before

@@ -12,8 +12,9 @@ import hydra
 from omegaconf import DictConfig
 
 from stance.errors import StanceError
+from stance.paths import project_dir
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+CONFIG_DIR = str(project_dir("configs"))
 # Evaluate and predict take `model=<folder>`, a plain value; in CONFIG_DIR `model` is the training
 # config group, so these two commands read their configs from a root without it (its `data` links back).
 APPLY_CONFIG_DIR = str(Path(CONFIG_DIR) / "apply")

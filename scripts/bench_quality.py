@@ -86,16 +86,16 @@ def trained_model(cfg: Any) -> tuple[dict[str, Any], bool]:
 def evaluation(
     model: str, data_overrides: list[str], split: str, out: str, extra: tuple[str, ...] = ("pairs=both",)
 ) -> dict[str, Any]:
-    """`stance-evaluate model=<model> split=<split> pairs=both` (or `extra` overrides), as a library call."""
+    """`stance-evaluate model_dir=<model> split=<split> pairs=both` (or `extra` overrides), as a library call."""
     from hydra import compose, initialize_config_dir
 
-    from stance.cli import APPLY_CONFIG_DIR
+    from stance.cli import CONFIG_DIR
     from stance.evaluate import evaluate
 
-    with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(
             "evaluate",
-            overrides=[f"model={model}", *data_overrides, f"split={split}", *extra, f"output_dir={out}"],
+            overrides=[f"model_dir={model}", *data_overrides, f"split={split}", *extra, f"output_dir={out}"],
         )
     return evaluate(cfg)
 

@@ -25,14 +25,14 @@ SPEED_EXAMPLES = 2000
 
 
 def evaluation(model: str, data: str, out: str) -> dict[str, Any]:
-    """`stance-evaluate model=<model> data=<data> split=validation pairs=labelled baselines=false`."""
+    """`stance-evaluate model_dir=<model> data=<data> split=validation pairs=labelled baselines=false`."""
     from hydra import compose, initialize_config_dir
 
-    from stance.cli import APPLY_CONFIG_DIR
+    from stance.cli import CONFIG_DIR
     from stance.evaluate import evaluate
 
-    overrides = [f"model={model}", f"data={data}", "split=validation", "pairs=labelled", "baselines=false"]
-    with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
+    overrides = [f"model_dir={model}", f"data={data}", "split=validation", "pairs=labelled", "baselines=false"]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("evaluate", overrides=[*overrides, f"output_dir={out}"])
     return evaluate(cfg)
 

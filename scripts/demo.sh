@@ -17,14 +17,14 @@ step "2/4 train MiniLM-L6 on the seed training article"
 "$BIN/stance-train" model=minilm data=seed train.epochs=6 run_name=$RUN
 
 step "3/4 evaluate on the held-out seed article, beside the baselines"
-"$BIN/stance-evaluate" model=models/$RUN split=test
+"$BIN/stance-evaluate" model_dir=models/$RUN split=test
 
 step "4/4 predict on the raw seed texts"
 if [ -d "$SEEDS" ]; then
-  "$BIN/stance-predict" model=models/$RUN input="$SEEDS" output=outputs/predict/seeds.jsonl overwrite=true
+  "$BIN/stance-predict" model_dir=models/$RUN input="$SEEDS" output=outputs/predict/seeds.jsonl overwrite=true
 else
   echo "no raw seed texts at $SEEDS (set STANCE_SEEDS=...); predicting on the labelled seed articles instead"
-  "$BIN/stance-predict" model=models/$RUN input=data/articles output=outputs/predict/seeds.jsonl overwrite=true
+  "$BIN/stance-predict" model_dir=models/$RUN input=data/articles output=outputs/predict/seeds.jsonl overwrite=true
 fi
 
 cat <<DONE

@@ -326,7 +326,7 @@ def _job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
     The gazetteer is compared by content: an edited list would otherwise mix
     rows found with two lists in one output.
     """
-    model = resolve_path(cfg.model).absolute()
+    model = resolve_path(cfg.model_dir).absolute()
     finder = mention_folder_of(model)
     return {
         "model": str(model),
@@ -362,7 +362,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     if not source.exists():
         raise StanceError(f"input {display_path(source)} does not exist")
     input_kind(source)  # an input of an unknown kind fails here, before any output is written
-    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model), DEFAULT_PREDICT_GAZETTEER)
+    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir), DEFAULT_PREDICT_GAZETTEER)
     job = _job_description(cfg, kind, gazetteer)
     log_path = progress_path(output)
     errors_path = output.with_name(output.stem + ".errors.jsonl")
@@ -373,7 +373,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         # `auto` measures speed, so it could choose differently the second time: one job, one numeric path.
         precision = resumed[1].precision
     classifier = StanceClassifier.from_pretrained(
-        resolve_path(cfg.model),
+        resolve_path(cfg.model_dir),
         device=str(cfg.device),
         gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),

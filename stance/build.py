@@ -417,6 +417,11 @@ def concatenate_splits(parts: Sequence[DatasetDict]) -> DatasetDict:
     )
 
 
+def training_gazetteer(cfg: Any) -> str:
+    """The gazetteer examples are built with: `gazetteer=` when given, else the data's."""
+    return str(cfg.get("gazetteer") or cfg.data.gazetteer)
+
+
 def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_capped: bool = False) -> DatasetDict:
     """Read the configured data and build its DatasetDict in memory (malformed external records into `skipped`).
 
@@ -427,12 +432,12 @@ def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_cap
     if cfg.data.get("format") == "mix":
         built = []
         for name, part in mix_parts(cfg.data).items():
-            gazetteer = load_gazetteer(part.gazetteer)
+            gazetteer = load_gazetteer(cfg.get("gazetteer") or part.gazetteer)
             articles = read_articles(part, gazetteer, skipped)
             log.info("read %d articles (%s, part of %s)", len(articles), name, cfg.data.name)
             built.append(build_dataset(articles, gazetteer, build_options(part, seed, keep_capped)))
         return concatenate_splits(built)
-    gazetteer = load_gazetteer(cfg.data.gazetteer)
+    gazetteer = load_gazetteer(training_gazetteer(cfg))
     articles = read_articles(cfg.data, gazetteer, skipped)
     log.info("read %d articles (%s)", len(articles), cfg.data.name)
     return build_dataset(articles, gazetteer, build_options(cfg.data, seed, keep_capped))

@@ -6,19 +6,18 @@ import logging
 import math
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
 from stance.errors import StanceError
 from stance.paths import project_dir
+from stance.settings import register
 
+# One config root for every command; the structured configs (stance.settings) are registered on import.
 CONFIG_DIR = str(project_dir("configs"))
-# Evaluate and predict take `model=<folder>`, a plain value; in CONFIG_DIR `model` is the training
-# config group, so these two commands read their configs from a root without it (its `data` links back).
-APPLY_CONFIG_DIR = str(Path(CONFIG_DIR) / "apply")
 log = logging.getLogger("stance")
+register()
 
 
 def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
@@ -62,7 +61,7 @@ def train_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="evaluate")
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
     from stance.evaluate import confusion_text, evaluate
@@ -102,7 +101,7 @@ def evaluate_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="calibrate")
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="calibrate")
 def calibrate_main(cfg: DictConfig) -> None:
     """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
     from stance.evaluate import calibrate
@@ -115,13 +114,13 @@ def calibrate_main(cfg: DictConfig) -> None:
         print(
             f"{r['fitted_on']} ({r['n']} examples): {rule}; support/oppose macro-F1 "
             f"{r['macro_f1_support_oppose_argmax']:.3f} with argmax, {r['macro_f1_support_oppose_fitted']:.3f} fitted "
-            f"(3-way {r['macro_f1_argmax']:.3f} → {r['macro_f1_fitted']:.3f}); saved to {c.model}/decision.json"
+            f"(3-way {r['macro_f1_argmax']:.3f} → {r['macro_f1_fitted']:.3f}); saved to {c.model_dir}/decision.json"
         )
 
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=APPLY_CONFIG_DIR, config_name="predict")
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""
     from stance.batch import predict_files

@@ -195,9 +195,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     """
     started = time.time()
     pairs = str(cfg.get("pairs", "both"))
-    if pairs not in PAIRS:
-        raise StanceError(f"pairs={pairs!r} is not one of {', '.join(PAIRS)}")
-    model = resolve_path(cfg.model)
+    model = resolve_path(cfg.model_dir)
     gazetteer = choose_gazetteer(cfg.get("gazetteer"), model, cfg.data.gazetteer)
     classifier = StanceClassifier.from_pretrained(
         model,
@@ -210,7 +208,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
     results: dict[str, Any] = {
         "model": classifier.name,
-        "weights_sha256": weights_sha256(resolve_path(cfg.model)),
+        "weights_sha256": weights_sha256(resolve_path(cfg.model_dir)),
         "data": f"input {cfg.input}" if cfg.input else f"{cfg.data.name}/{cfg.split}",
         "pairs": pairs,
     }
@@ -383,7 +381,7 @@ def calibrate(cfg: Any) -> dict[str, Any]:
     split = str(cfg.split)
     if split == "test":
         raise StanceError("split=test is held out: fit the decision on dev (or validation when there is no dev)")
-    folder = resolve_path(cfg.model)
+    folder = resolve_path(cfg.model_dir)
     classifier = StanceClassifier.from_pretrained(
         folder,
         device=str(cfg.device),

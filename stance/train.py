@@ -26,7 +26,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from stance.build import dataset_from_config, format_table, label_table, sampling_weights
+from stance.build import dataset_from_config, format_table, label_table, sampling_weights, training_gazetteer
 from stance.decision import fit_decision, save_decision
 from stance.distill import (
     GOLD,
@@ -72,10 +72,8 @@ def class_weights(labels: list[int], mode: str, draws: list[float] | None = None
     `draws` gives how often each example is drawn per epoch (a mix's sampling
     weights): the classes are balanced as the model sees them, not as stored.
     """
-    if mode == "none":
+    if mode == "none":  # the choices are checked when the config is composed (stance.settings)
         return None
-    if mode != "balanced":
-        raise StanceError(f"train.class_weights={mode!r} is not one of balanced, none")
     counts: Counter[int] = Counter()
     for i, label in enumerate(labels):
         counts[label] += draws[i] if draws is not None else 1.0
@@ -274,8 +272,6 @@ def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
     warning); `auto` stays fp32 on a CPU until bf16's dev quality is shown to hold
     for the recipe (see bench/training.md).
     """
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise StanceError(f"train.precision={precision!r} is not one of auto, fp32, bf16, fp16")
     if device.type != "cuda":
         if precision == "bf16" and cpu_has_bf16():
             log.info("training in bf16 on the CPU (AVX512-BF16 or AMX)")
@@ -382,8 +378,6 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     )
     args = training_arguments(cfg, has_validation, device, metric=SELECTION_METRIC, keep_columns=bool(teachers))
     sampling = str(cfg.train.get("sampling", "random"))
-    if sampling not in ("random", "paired"):
-        raise StanceError(f"train.sampling={sampling!r} is not one of random, paired")
     # Unpaired, every example is its own group: the sampler is then needed only to apply sampling weights.
     singletons = list(range(len(train_set))) if draws else None
     groups = pair_groups(train_set) if sampling == "paired" else singletons
@@ -461,7 +455,7 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         (staging / "README.md").write_text(model_card(cfg, metrics), encoding="utf-8")
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
-        save_model_gazetteer(staging, cfg.data.gazetteer)
+        save_model_gazetteer(staging, training_gazetteer(cfg))
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)
 

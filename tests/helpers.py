@@ -7,7 +7,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from stance.cli import APPLY_CONFIG_DIR, CONFIG_DIR
+from stance.cli import CONFIG_DIR
 
 # A learning rate a randomly initialised 2-layer model learns from in a few epochs.
 TINY = ["model=tiny", "train.epochs=8", "train.learning_rate=3e-3", "train.warmup_ratio=0", "train.logging_steps=5"]
@@ -23,6 +23,6 @@ def train_config(tmp: Path, *overrides: str) -> DictConfig:
 
 
 def apply_config(name: str, *overrides: str) -> DictConfig:
-    """The evaluate or predict config, as the command composes it."""
-    with initialize_config_dir(config_dir=APPLY_CONFIG_DIR, version_base="1.3"):
+    """The evaluate, calibrate or predict config, as the command composes it."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose(name, overrides=list(overrides))

@@ -65,7 +65,7 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
     assert clf.decision == Decision(0.999, "test-only")
     assert clf.predict("China condemned Russia.", "China", "Russia").stance != "neutral"
     results = evaluate(
-        apply_config("evaluate", f"model={model}", f"output_dir={tmp_path / 'e'}", "bootstrap_resamples=0")
+        apply_config("evaluate", f"model_dir={model}", f"output_dir={tmp_path / 'e'}", "bootstrap_resamples=0")
     )
     model_report = results["systems"]["model"]
     assert model_report["decision"]["neutral_threshold"] == 0.999
@@ -73,8 +73,8 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
     path = results["prediction_path"]
     assert path["found_pairs_predicted_neutral"] <= 0.05 * path["found_pairs"]
     with pytest.raises(Exception, match="held out"):
-        calibrate(apply_config("calibrate", f"model={model}", "split=test"))
-    report = calibrate(apply_config("calibrate", f"model={model}", "split=train"))
+        calibrate(apply_config("calibrate", f"model_dir={model}", "split=test"))
+    report = calibrate(apply_config("calibrate", f"model_dir={model}", "split=train"))
     assert load_decision(model).fitted_on == report["fitted_on"] == "seed/train"
 
 

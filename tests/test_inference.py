@@ -146,7 +146,7 @@ def test_predict_config_takes_precision_and_threads(tiny_model, tmp_path: Path, 
     from stance.batch import predict_files
 
     (tmp_path / "a1.txt").write_text("China criticised the United States on Monday. Russia agreed with Beijing.\n")
-    base = {"model": str(tiny_model), "input": str(tmp_path / "a1.txt"), "device": "cpu", "batch_size": 4}
+    base = {"model_dir": str(tiny_model), "input": str(tmp_path / "a1.txt"), "device": "cpu", "batch_size": 4}
     base |= {"gazetteer": "data/actors.yaml"}
     cfg = OmegaConf.create(base | {"output": str(tmp_path / "out.jsonl"), "precision": "int8", "threads": 1})
     assert predict_files(cfg)["pairs"] == 4 and torch.get_num_threads() == 1

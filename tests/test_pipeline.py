@@ -41,17 +41,22 @@ def test_every_config_group_composes() -> None:
                 expected = OmegaConf.to_container(OmegaConf.load(Path(CONFIG_DIR) / group / f"{option}.yaml"))
                 composed = OmegaConf.to_container(cfg[group])
                 if isinstance(expected, dict) and expected.pop("defaults", None) is not None:
-                    # a file that composes others (data=mix): every value it sets is in the result
+                    # a file with a schema or other configs in its defaults: every value it sets is in the result
                     assert OmegaConf.to_container(OmegaConf.merge(composed, expected)) == composed, (group, option)
-                    continue
-                assert composed == expected, (group, option)
+                else:
+                    assert composed == expected, (group, option)
                 assert cfg.output_dir == f"models/{cfg.model.name}-{cfg.data.name}"
         build = compose("build", overrides=["data=seesaw", "data.context_sentences=3"])
         assert build.data.format == "seesaw" and build.data.context_sentences == 3
-    cfg = apply_config("evaluate", "model=models/x", "data=dse", "split=validation")
-    assert cfg.model == "models/x" and cfg.data.format == "dse"
-    cfg = apply_config("predict", "model=models/x", "input=a.jsonl", "output=b.csv", "device=cpu")
-    assert (cfg.model, cfg.input, cfg.output, cfg.device) == ("models/x", "a.jsonl", "b.csv", "cpu")
+    cfg = apply_config("evaluate", "model_dir=models/x", "data=dse", "split=validation")
+    assert cfg.model_dir == "models/x" and cfg.data.format == "dse" and "model" not in cfg
+    cfg = apply_config("predict", "model_dir=models/x", "input=a.jsonl", "output=b.csv", "device=cpu")
+    assert (cfg.model_dir, cfg.input, cfg.output, cfg.device) == ("models/x", "a.jsonl", "b.csv", "cpu")
+    # one root: every command's config sits beside the others, and the hydra block is written once
+    assert not (Path(CONFIG_DIR) / "apply").exists()
+    for name in ("build", "train", "evaluate", "predict", "calibrate"):
+        text = (Path(CONFIG_DIR) / f"{name}.yaml").read_text(encoding="utf-8")
+        assert "  - common" in text and "hydra:" not in text, name
 
 
 def test_overrides_change_the_run_without_editing_files(tmp_path: Path) -> None:
@@ -178,7 +183,9 @@ def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) 
     from stance.evaluate import evaluate, evaluation_data
 
     folder, _ = trained
-    cfg = apply_config("evaluate", f"model={folder}", f"output_dir={tmp_path}", "bootstrap_resamples=100", "device=cpu")
+    cfg = apply_config(
+        "evaluate", f"model_dir={folder}", f"output_dir={tmp_path}", "bootstrap_resamples=100", "device=cpu"
+    )
     results = evaluate(cfg)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert set(saved["systems"]) == {"model", "majority", "tfidf_lr"}
@@ -200,7 +207,7 @@ def test_evaluate_on_labelled_input(trained, tmp_path: Path) -> None:
     folder, _ = trained
     cfg = apply_config(
         "evaluate",
-        f"model={folder}",
+        f"model_dir={folder}",
         f"input={ROOT / 'tests/fixtures/articles'}",
         f"output_dir={tmp_path}",
         "baselines=false",
@@ -217,7 +224,7 @@ def test_predict_over_a_folder_of_text_files_writes_rows_and_summary(trained, tm
     (inputs / "a2.txt").write_text("Nothing to see here.\n")
     (inputs / "bad.txt").write_bytes(b"\xff\xfe broken")
     cfg = OmegaConf.create(
-        {"model": str(folder), "input": str(inputs), "output": str(tmp_path / "out.csv"), "device": "cpu"}
+        {"model_dir": str(folder), "input": str(inputs), "output": str(tmp_path / "out.csv"), "device": "cpu"}
         | {"gazetteer": "data/actors.yaml", "batch_size": 4}
     )
     result = predict_files(cfg)
@@ -254,7 +261,7 @@ def test_predict_cli_over_jsonl(trained, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     cli = [sys.executable, "-c", "from stance.cli import predict_main; predict_main()"]
     done = subprocess.run(
-        [*cli, f"model={folder}", f"input={source}", f"output={out}", "device=cpu", f"hydra.run.dir={tmp_path}/h"],
+        [*cli, f"model_dir={folder}", f"input={source}", f"output={out}", "device=cpu", f"hydra.run.dir={tmp_path}/h"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -278,7 +285,7 @@ def test_a_broken_model_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "m" / ".incomplete").touch()
     cli = [sys.executable, "-c", "from stance.cli import evaluate_main; evaluate_main()"]
     done = subprocess.run(
-        [*cli, f"model={tmp_path / 'm'}", f"hydra.run.dir={tmp_path}/h"], capture_output=True, text=True, cwd=ROOT
+        [*cli, f"model_dir={tmp_path / 'm'}", f"hydra.run.dir={tmp_path}/h"], capture_output=True, text=True, cwd=ROOT
     )
     assert done.returncode == 2
     assert "was not finished" in done.stderr and "Traceback" not in done.stderr
@@ -344,7 +351,11 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     from stance.evaluate import evaluate
 
     cfg = apply_config(
-        "evaluate", f"model={tmp_path / 'model'}", "data=dse", f"data.root={fixtures}", f"output_dir={tmp_path / 'ev'}"
+        "evaluate",
+        f"model_dir={tmp_path / 'model'}",
+        "data=dse",
+        f"data.root={fixtures}",
+        f"output_dir={tmp_path / 'ev'}",
     )
     results = evaluate(cfg)
     five = results["corpus_metrics"]["dse_5class"]

@@ -154,7 +154,7 @@ def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer
     from stance.endtoend import agreement, model_input
     from stance.evaluate import evaluation_data
 
-    cfg = apply_config("evaluate", f"model={tiny_model}", "split=test")
+    cfg = apply_config("evaluate", f"model_dir={tiny_model}", "split=test")
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
     data = evaluation_data(cfg, clf, tiny_model)
     rows = list(data.examples)
@@ -179,7 +179,7 @@ def test_evaluate_reports_both_paths_with_the_weights_hash(tiny_model: Path, tmp
     from stance.paths import file_sha256
 
     cfg = apply_config(
-        "evaluate", f"model={tiny_model}", f"output_dir={tmp_path}", "bootstrap_resamples=50", "device=cpu"
+        "evaluate", f"model_dir={tiny_model}", f"output_dir={tmp_path}", "bootstrap_resamples=50", "device=cpu"
     )
     results = evaluate(cfg)
     saved = json.loads((tmp_path / "metrics.json").read_text())
@@ -193,7 +193,7 @@ def test_evaluate_reports_both_paths_with_the_weights_hash(tiny_model: Path, tmp
     report = (tmp_path / "report.md").read_text()
     assert "The prediction path" in report and "by mention pattern" in report
     only_found = evaluate(
-        apply_config("evaluate", f"model={tiny_model}", f"output_dir={tmp_path / 'f'}", "pairs=found")
+        apply_config("evaluate", f"model_dir={tiny_model}", f"output_dir={tmp_path / 'f'}", "pairs=found")
     )
     assert "systems" not in only_found
     for key in ("found_pairs", "gold_polar_found", "per_class", "macro_f1_support_oppose"):

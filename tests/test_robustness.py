@@ -47,14 +47,14 @@ def train_config(tmp: Path, *overrides: str):
 
 def predict_config(model: Path, source: Path, output: Path, **extra):
     return OmegaConf.create(
-        {"model": str(model), "input": str(source), "output": str(output), "device": "cpu"}
+        {"model_dir": str(model), "input": str(source), "output": str(output), "device": "cpu"}
         | {"gazetteer": "data/actors.yaml", "batch_size": 8, "overwrite": False, "chunk_sentences": 2000}
         | extra
     )
 
 
 def run_predict(model: Path, source: Path, output: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
-    args = [f"model={model}", f"input={source}", f"output={output}", "device=cpu", f"hydra.run.dir={tmp}/h", *extra]
+    args = [f"model_dir={model}", f"input={source}", f"output={output}", "device=cpu", f"hydra.run.dir={tmp}/h", *extra]
     return subprocess.run([*PREDICT_CLI, *args], capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
 
 
@@ -294,7 +294,7 @@ def test_killed_predict_resumes_to_the_same_rows_exactly_once(trained, tmp_path:
 
     out = tmp_path / "run" / "rows.jsonl"
     # fp32 throughout: the rows are compared with the in-process reference's.
-    args = [f"model={folder}", f"input={inputs}", f"output={out}", "device=cpu", "batch_size=4", "precision=fp32"]
+    args = [f"model_dir={folder}", f"input={inputs}", f"output={out}", "device=cpu", "batch_size=4", "precision=fp32"]
     proc = subprocess.Popen(
         [*PREDICT_CLI, *args, f"hydra.run.dir={tmp_path}/h"],
         cwd=ROOT,

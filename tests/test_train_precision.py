@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stance.errors import StanceError
 from stance.train import _precision_flags
 
 
@@ -19,5 +18,22 @@ def test_cpu_bf16_is_used_only_where_the_cpu_has_it(monkeypatch, caplog) -> None
         assert _precision_flags("bf16", cpu) == {"bf16": False, "fp16": False}
     assert "fp32" in caplog.text
     assert _precision_flags("fp16", cpu) == {"bf16": False, "fp16": False}
-    with pytest.raises(StanceError, match="not one of"):
-        _precision_flags("int4", cpu)
+
+
+@pytest.mark.parametrize(
+    ("override", "allowed"),
+    [
+        ("train.precision=int4", "auto, fp32, bf16, fp16"),
+        ("train.sampling=pared", "random, paired"),
+        ("train.class_weights=balance", "balanced, none"),
+        ("train.device=gpu", "auto, cpu, cuda"),
+        ("data.format=csv", "articles, seesaw, dse, mix"),
+    ],
+)
+def test_a_mistyped_choice_stops_the_command_when_composed(tmp_path, override: str, allowed: str) -> None:
+    from helpers import train_config
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as failure:
+        train_config(tmp_path, override)
+    assert allowed in str(failure.value.__cause__)

@@ -46,7 +46,7 @@ def test_the_wheel_trains_and_predicts_outside_the_repository(tmp_path: Path) ->
     articles = work / "news"
     articles.mkdir()
     (articles / "a.txt").write_text("China criticised the United States over trade. Russia sided with China.\n")
-    run([bin_dir / "stance-predict", "model=models/tiny-seed", "input=news", "output=out.jsonl"], work, env)
+    run([bin_dir / "stance-predict", "model_dir=models/tiny-seed", "input=news", "output=out.jsonl"], work, env)
     rows = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {(r["actor"], r["target"]) for r in rows} >= {("China", "United States"), ("Russia", "China")}
     assert not (work / "configs").exists() and not (work / "data").exists()

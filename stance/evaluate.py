@@ -238,7 +238,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
             PairKey(r["article_id"], r["sentence_index"], r["actor"], r["target"]): (STANCES[int(k)], model_input(r))
             for r, k in zip(rows, decided["model"], strict=True)
         }
-        extra = corpus_report(cfg, rows, probs["model"])
+        extra = corpus_report(cfg, rows, probs["model"], decided["model"])
         if extra:
             results["corpus_metrics"] = extra
     if pairs in ("found", "both"):
@@ -265,12 +265,17 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     return results
 
 
-def corpus_report(cfg: Any, rows: Sequence[dict[str, Any]], probs: np.ndarray) -> dict[str, Any] | None:
-    """A corpus's own metric, when it has one (DSE's 5-class F1, recombined from both directions)."""
+def corpus_report(
+    cfg: Any, rows: Sequence[dict[str, Any]], probs: np.ndarray, decided: np.ndarray | None = None
+) -> dict[str, Any] | None:
+    """A corpus's own metric, when it has one (DSE's 5-class F1, recombined from both directions).
+
+    `decided` are the model's calls (its saved neutral/polar decision); without, the argmax.
+    """
     if cfg.data.format == "dse" and not cfg.input:
         from stance.readers.dse import dse_report, five_class_from_rows
 
-        gold, predicted = five_class_from_rows(rows, probs)
+        gold, predicted = five_class_from_rows(rows, probs, decided=decided)
         return {"dse_5class": dse_report(gold, predicted)}
     return None
 

@@ -176,6 +176,10 @@ def test_five_class_from_rows_in_builder_order(articles, gazetteer):
     probs[1] = [0.95, 0.0, 0.05]
     _, predicted = five_class_from_rows(rows, probs)
     assert predicted == [2, 0, 0, 0, 0]
+    # The model's calls (a fitted neutral threshold) rule over the argmax: here line 1 is called neutral.
+    decided = [2, 2, *np.asarray(probs).argmax(1)[2:]]
+    _, predicted = five_class_from_rows(rows, probs, decided=decided)
+    assert predicted == [0, 0, 0, 0, 0]
 
 
 def test_five_class_from_rows_with_articles_ignores_row_order(articles, gazetteer):

@@ -344,6 +344,7 @@ def five_class_from_rows(
     rows: Sequence[Mapping[str, Any]],
     probs: np.ndarray,
     articles: Sequence[Article] | None = None,
+    decided: Sequence[int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """Gold and predicted 5-class labels, one per DSE line, from the builder's directed rows.
 
@@ -354,7 +355,8 @@ def five_class_from_rows(
     article's first actor, whatever the row order; without, the first of the
     two rows in `rows` is p→q, which holds for rows in builder order (the
     builder emits a line's labels in order, p→q first). Lines come out in the
-    order their first row appears.
+    order their first row appears. `decided` are the model's calls per row
+    (its saved neutral/polar decision); without them, each row's argmax.
     """
     probs = np.asarray(probs, dtype=float)
     if probs.ndim != 2 or probs.shape != (len(rows), len(STANCES)):
@@ -376,10 +378,11 @@ def five_class_from_rows(
         if article_id in p_of and rows[first]["actor"] != p_of[article_id]:
             first, second = second, first
         gold.append(five_class(STANCES[int(rows[first]["label"])], STANCES[int(rows[second]["label"])]))
+        calls = decided if decided is not None else probs.argmax(1)
         predicted.append(
             five_class(
-                STANCES[int(probs[first].argmax())],
-                STANCES[int(probs[second].argmax())],
+                STANCES[int(calls[first])],
+                STANCES[int(calls[second])],
                 probs[first],
                 probs[second],
             )

@@ -88,28 +88,31 @@ class _ModelCommand:
 
 
 @dataclass
-class EvaluateSettings(_ModelCommand):
-    """stance-evaluate."""
+class _LabelledCommand(_ModelCommand):
+    """What evaluate and calibrate share: labelled data to score the model on."""
 
     data: Any = None
     seed: int = 42
+    input: str | None = None
+
+
+@dataclass
+class EvaluateSettings(_LabelledCommand):
+    """stance-evaluate."""
+
     split: Split = Split.test  # type: ignore[valid-type, attr-defined]
     pairs: Pairs = Pairs.both  # type: ignore[valid-type, attr-defined]
     actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
-    input: str | None = None
     baselines: bool = True
     bootstrap_resamples: int = 1000
     output_dir: str | None = None
 
 
 @dataclass
-class CalibrateSettings(_ModelCommand):
+class CalibrateSettings(_LabelledCommand):
     """stance-calibrate."""
 
-    data: Any = None
-    seed: int = 42
     split: Split = Split.dev  # type: ignore[valid-type, attr-defined]
-    input: str | None = None
 
 
 @dataclass

@@ -168,8 +168,8 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
         from transformers import pipeline
 
         from stance.actors import load_gazetteer
+        from stance.classifier import article_pairs
         from stance.encoding import EncodingConfig, format_inputs
-        from stance.predict import article_pairs
 
         dtype = torch.bfloat16 if system == "pipeline-bf16" else torch.float32
         pipe = pipeline("text-classification", model=model, device="cpu", batch_size=32, dtype=dtype)
@@ -205,7 +205,7 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
         result["e2e_pairs"] = score_articles()
         result["e2e_s"] = time.perf_counter() - started
     else:
-        from stance.predict import StanceClassifier
+        from stance.classifier import StanceClassifier
 
         precision = "fp32" if system == "before" else system
 
@@ -257,7 +257,7 @@ ACTOR_VARIANTS = {
 
 def run_actor_variant(variant: str, model: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """`predict_articles` over the raw articles as stance-predict runs it, with one way of finding actors."""
-    from stance.predict import StanceClassifier
+    from stance.classifier import StanceClassifier
     from stance.schema import Article
     from stance.sentences import split_sentences
 

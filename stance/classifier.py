@@ -111,7 +111,7 @@ class StanceClassifier:
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
         if not isinstance(gazetteer, Gazetteer):
-            gazetteer = load_gazetteer(choose_gazetteer(gazetteer, path, DEFAULT_GAZETTEER))
+            gazetteer = load_gazetteer(gazetteer or choose_gazetteer(None, path, DEFAULT_GAZETTEER))
         finder = None
         finder_dir = mention_folder_of(path)
         if actors == "auto":

@@ -1,6 +1,7 @@
 """Recipe rows (#13): each trained model scored once on SEESAW valid and DSE valid, with its cost.
 
     python scripts/bench_recipes.py name=models/folder [name=models/folder ...]
+    python scripts/bench_recipes.py --no-speed name=…   # evaluations only (cached in outputs/bench/recipes/)
 
 For each model: SEESAW held-out (valid stories) macro-F1 with the model's saved
 decision, polarity micro-F1 on annotated pairs, support/oppose precision and
@@ -25,12 +26,23 @@ SPEED_EXAMPLES = 2000
 
 
 def evaluation(model: str, data: str, out: str) -> dict[str, Any]:
-    """`stance-evaluate model_dir=<model> data=<data> split=validation pairs=labelled baselines=false`."""
+    """`stance-evaluate model_dir=<model> data=<data> split=validation pairs=labelled baselines=false`.
+
+    An evaluation already in `out` of the same weights (by sha256) is reused: the
+    figures are deterministic, and the speeds are timed afresh in every run.
+    """
     from hydra import compose, initialize_config_dir
 
     from stance.cli import CONFIG_DIR
     from stance.evaluate import evaluate
+    from stance.model import weights_sha256
 
+    saved = ROOT / out / "metrics.json"
+    if saved.is_file():
+        previous = json.loads(saved.read_text(encoding="utf-8"))
+        if previous.get("weights_sha256") == weights_sha256(ROOT / model):
+            print(f"reusing {saved} (same weights)", file=sys.stderr)
+            return previous
     overrides = [f"model_dir={model}", f"data={data}", "split=validation", "pairs=labelled", "baselines=false"]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("evaluate", overrides=[*overrides, f"output_dir={out}"])
@@ -48,7 +60,7 @@ def pairs_per_second(folder: str, rows: list[dict[str, Any]]) -> float:
     return len(rows) / (time.perf_counter() - started)
 
 
-def row(name: str, folder: str, speed_rows: list[dict[str, Any]]) -> dict[str, Any]:
+def row(name: str, folder: str, speed_rows: list[dict[str, Any]] | None) -> dict[str, Any]:
     """One model's figures."""
     from omegaconf import OmegaConf
 
@@ -81,7 +93,7 @@ def row(name: str, folder: str, speed_rows: list[dict[str, Any]]) -> dict[str, A
             "per_class_f1": five["per_class_f1"],
             "directed": {k: dse["systems"]["model"][k] for k in ("macro_f1", "macro_f1_support_oppose", "per_class")},
         },
-        "pairs_per_second": pairs_per_second(folder, speed_rows),
+        "pairs_per_second": pairs_per_second(folder, speed_rows) if speed_rows else float("nan"),
     }
 
 
@@ -123,14 +135,15 @@ def main(argv: list[str]) -> None:
     from stance.build import dataset_from_config
     from stance.cli import CONFIG_DIR
 
-    models = [arg.split("=", 1) for arg in argv]
+    speed = "--no-speed" not in argv
+    models = [arg.split("=", 1) for arg in argv if not arg.startswith("--")]
     if not models or any(len(m) != 2 for m in models):
         raise SystemExit(__doc__)
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=["experiment=recipe"])
-    speed_rows = list(dataset_from_config(cfg)["validation"].select(range(SPEED_EXAMPLES)))
+    speed_rows = list(dataset_from_config(cfg)["validation"].select(range(SPEED_EXAMPLES))) if speed else None
     rows = [row(name, folder, speed_rows) for name, folder in models]
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -138,6 +151,9 @@ def main(argv: list[str]) -> None:
         "hardware": hardware(),
         "rows": rows,
     }
+    if not speed:
+        print(markdown(report))
+        return
     (ROOT / "bench" / "recipes.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (ROOT / "bench" / "recipes.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))

@@ -334,6 +334,7 @@ def _job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
         "input": str(resolve_path(cfg.input).absolute()),
         "format": kind,
         "gazetteer_sha256": gazetteer_sha256(gazetteer),
+        "fields": OUTPUT_FIELDS,  # a file written with other columns is another job's
         "actors": str(cfg.get("actors", "auto")),
         "mentions": _weights_stamp(finder) if finder else None,
     }

@@ -19,7 +19,7 @@ from stance.inference import Scorer, set_threads
 from stance.mentions import MentionFinder, mention_folder_of
 from stance.model import choose_gazetteer, load_stance_model
 from stance.paths import resolve_path
-from stance.schema import OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
+from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,8 @@ class StanceClassifier:
                     p_oppose=p[1],
                     p_neutral=p[2],
                     model=self.name,
-                    **{key: row.get(key, "") for key in OPTIONAL_FIELDS},
+                    **{key: row.get(key, "") for key in OPTIONAL_FIELDS if key not in ARTICLE_FIELDS},
+                    **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1
 

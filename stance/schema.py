@@ -97,6 +97,10 @@ class PairPrediction:
     target_code: str = ""
     actor_affiliation: str = ""
     target_affiliation: str = ""
+    # The article's own metadata, when the input has it: what reports group and cite by.
+    date: str = ""
+    source: str = ""
+    url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,4 +115,8 @@ OPTIONAL_FIELDS = (
     "target_code",
     "actor_affiliation",
     "target_affiliation",
+    "date",
+    "source",
+    "url",
 )
+ARTICLE_FIELDS = ("date", "source", "url")  # copied from the article onto each of its rows

@@ -613,3 +613,31 @@ def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
     with (copy / "actors.yaml").open("a", encoding="utf-8") as handle:
         handle.write("# an edit in an included file\n")
     assert gazetteer_sha256(copy / "phoenix.yaml") != before
+
+
+def test_rows_carry_the_articles_date_source_and_url(trained, tmp_path: Path) -> None:
+    folder, _ = trained
+    source = tmp_path / "news.jsonl"
+    records = [
+        {
+            "id": "n1",
+            "text": "China criticised Russia.",
+            "date": "2024-05-17",
+            "source": "Hankyoreh",
+            "url": "https://x/1",
+        },
+        {"id": "n2", "text": "Japan praised India."},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    for out in (tmp_path / "rows.jsonl", tmp_path / "rows.csv"):
+        predict_files(predict_config(folder, source, out))
+        rows = {r.article_id: r for r in read_predictions(out)}
+        assert (rows["n1"].date, rows["n1"].source, rows["n1"].url) == ("2024-05-17", "Hankyoreh", "https://x/1")
+        assert (rows["n2"].date, rows["n2"].source, rows["n2"].url) == ("", "", "")
+    # An unfinished output written with the columns of before is another job's: never mixed with these rows.
+    log = progress_path(tmp_path / "rows.jsonl")
+    head, *rest = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    head["job"]["fields"] = [f for f in head["job"]["fields"] if f not in ("date", "source", "url")]
+    log.write_text("".join(json.dumps(e) + "\n" for e in [head, *rest[:1]]), encoding="utf-8")
+    with pytest.raises(StanceError, match=r"unfinished run of another job.*fields"):
+        predict_files(predict_config(folder, source, tmp_path / "rows.jsonl"))

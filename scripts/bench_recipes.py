@@ -31,10 +31,8 @@ def evaluation(model: str, data: str, out: str) -> dict[str, Any]:
     An evaluation already in `out` of the same weights (by sha256) is reused: the
     figures are deterministic, and the speeds are timed afresh in every run.
     """
-    from hydra import compose, initialize_config_dir
+    from bench_quality import evaluation as evaluate_once
 
-    from stance.cli import CONFIG_DIR
-    from stance.evaluate import evaluate
     from stance.model import weights_sha256
 
     saved = ROOT / out / "metrics.json"
@@ -43,10 +41,7 @@ def evaluation(model: str, data: str, out: str) -> dict[str, Any]:
         if previous.get("weights_sha256") == weights_sha256(ROOT / model):
             print(f"reusing {saved} (same weights)", file=sys.stderr)
             return previous
-    overrides = [f"model_dir={model}", f"data={data}", "split=validation", "pairs=labelled", "baselines=false"]
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("evaluate", overrides=[*overrides, f"output_dir={out}"])
-    return evaluate(cfg)
+    return evaluate_once(model, [f"data={data}"], "validation", out, ("pairs=labelled", "baselines=false"))
 
 
 def pairs_per_second(folder: str, rows: list[dict[str, Any]]) -> float:

@@ -713,12 +713,13 @@ def gazetteer_files(path: str | Path) -> list[Path]:
     return files
 
 
-def gazetteer_sha256(path: str | Path) -> str:
+def gazetteer_sha256(path: str | Path, files: Sequence[Path] | None = None) -> str:
     """A content hash of a gazetteer: its files' bytes and their names relative to the first, in order.
 
     It changes whenever any included file does, and not when the files move together.
+    `files` is `gazetteer_files(path)` when the caller has it already.
     """
-    files = gazetteer_files(path)
+    files = list(files) if files is not None else gazetteer_files(path)
     root = files[0].parent
     digest = hashlib.sha256()
     for file in files:

@@ -22,7 +22,7 @@ import torch
 
 from stance.actors import gazetteer_sha256
 from stance.aggregate import StanceAggregator, write_summary
-from stance.classifier import StanceClassifier
+from stance.classifier import StanceClassifier, sentence_groups
 from stance.commitlog import CommitLog, Resumed, progress_path
 from stance.errors import Problem, StanceError, display_path
 from stance.mentions import mention_folder_of
@@ -265,8 +265,7 @@ class _BatchJob:
         unfinished article written since the last commit), so one article that
         breaks the model is reported and the others are kept.
         """
-        source = self.parts(items)
-        while batch := _take(source, BATCH_SENTENCES):
+        for batch in sentence_groups(self.parts(items), BATCH_SENTENCES, lambda part: len(part.article.sentences)):
             scored = self._predict(batch)
             if isinstance(scored, Exception):
                 log.warning(
@@ -306,18 +305,6 @@ class _BatchJob:
                 self.problem(Problem(file, why, line=line, article=part.article_id))
                 continue
             self._write([part], scored)
-
-
-def _take(parts: Iterator[_Part], sentences: int) -> list[_Part]:
-    """The next parts from `parts`, about `sentences` sentences in all (at least one part, unless none is left)."""
-    batch: list[_Part] = []
-    size = 0
-    for part in parts:
-        batch.append(part)
-        size += len(part.article.sentences)
-        if size >= sentences:
-            break
-    return batch
 
 
 def _job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:

@@ -229,15 +229,13 @@ def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptio
     return rows
 
 
-def cap_neutral(rows: list[dict[str, Any]], max_fraction: float, seed: int) -> list[dict[str, Any]]:
-    """Keep co-mention neutrals to at most `max_fraction` of the rows, sampling them with a fixed seed."""
-    return split_capped(rows, max_fraction, seed)[0]
-
-
 def split_capped(
     rows: list[dict[str, Any]], max_fraction: float, seed: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """`cap_neutral`'s rows, and the co-mention rows it leaves out (distillation scores those with a teacher)."""
+    """Co-mention neutrals capped at `max_fraction` of the rows (sampled with a fixed seed), and those left out.
+
+    Distillation lets a teacher label the ones left out.
+    """
     auto = [r for r in rows if r["origin"] == "co-mention"]
     kept = [r for r in rows if r["origin"] != "co-mention"]
     if not auto or max_fraction >= 1:
@@ -319,9 +317,9 @@ def label_table(dataset: DatasetDict) -> dict[str, dict[str, int]]:
         corpora = ds["corpus"] if "corpus" in ds.column_names else []
         names = sorted(set(corpora))
         if len(names) > 1:
+            labels, articles = ds["label"], ds["article_id"]
             for name in names:
                 mine = [i for i, c in enumerate(corpora) if c == name]
-                labels, articles = ds["label"], ds["article_id"]
                 table[f"{split}:{name}"] = _count_row([labels[i] for i in mine], [articles[i] for i in mine])
     return table
 
@@ -409,17 +407,12 @@ def sampling_weights(data_cfg: Any) -> dict[str, float]:
 def concatenate_splits(parts: Sequence[DatasetDict]) -> DatasetDict:
     """One DatasetDict from several with the same schema, split by split, in the parts' order."""
     names = [n for n in (*SPLITS, UNLABELLED) if any(n in p for p in parts)]
-    return DatasetDict(
-        {
-            n: concatenate_datasets([p[n] for p in parts if n in p]) if any(n in p for p in parts) else empty_split()
-            for n in names
-        }
-    )
+    return DatasetDict({n: concatenate_datasets([p[n] for p in parts if n in p]) for n in names})
 
 
-def training_gazetteer(cfg: Any) -> str:
-    """The gazetteer examples are built with: `gazetteer=` when given, else the data's."""
-    return str(cfg.get("gazetteer") or cfg.data.gazetteer)
+def training_gazetteer(cfg: Any, data_cfg: Any = None) -> str:
+    """The gazetteer examples are built with: `gazetteer=` when given, else the data's (or a mix part's)."""
+    return str(cfg.get("gazetteer") or (data_cfg if data_cfg is not None else cfg.data).gazetteer)
 
 
 def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_capped: bool = False) -> DatasetDict:
@@ -432,7 +425,7 @@ def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_cap
     if cfg.data.get("format") == "mix":
         built = []
         for name, part in mix_parts(cfg.data).items():
-            gazetteer = load_gazetteer(cfg.get("gazetteer") or part.gazetteer)
+            gazetteer = load_gazetteer(training_gazetteer(cfg, part))
             articles = read_articles(part, gazetteer, skipped)
             log.info("read %d articles (%s, part of %s)", len(articles), name, cfg.data.name)
             built.append(build_dataset(articles, gazetteer, build_options(part, seed, keep_capped)))

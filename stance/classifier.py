@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -22,6 +22,7 @@ from stance.paths import resolve_path
 from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Who is paired: listed actors, found mentions, or both; `auto` is `both` when the model has a mention finder.
 ACTOR_MODES = ("gazetteer", "found", "both")
@@ -212,7 +213,7 @@ class StanceClassifier:
         """
         pending: list[tuple[Article, list[dict[str, Any]]]] = []
         n_rows = 0
-        for group in _sentence_groups(articles, FIND_SENTENCES if self.mention_finder is not None else 1):
+        for group in sentence_groups(articles, FIND_SENTENCES if self.mention_finder is not None else 1):
             for article, rows in zip(group, self.pairs_of_many(group), strict=True):
                 if not rows:
                     continue
@@ -297,16 +298,21 @@ def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) ->
     )
 
 
-def _sentence_groups(articles: Iterable[Article], sentences: int) -> Iterator[list[Article]]:
-    """Consecutive articles in groups of about `sentences` sentences (at least one article each)."""
-    group: list[Article] = []
-    size = 0
-    for article in articles:
-        group.append(article)
-        size += len(article.sentences)
-        if size >= sentences:
+def sentence_groups(
+    items: Iterable[T], sentences: int, size: Callable[[T], int] = lambda a: len(a.sentences)
+) -> Iterator[list[T]]:
+    """Consecutive items (articles by default) in groups of about `sentences` sentences, at least one each.
+
+    Items are pulled from `items` only as each group is needed.
+    """
+    group: list[T] = []
+    count = 0
+    for item in items:
+        group.append(item)
+        count += size(item)
+        if count >= sentences:
             yield group
-            group, size = [], 0
+            group, count = [], 0
     if group:
         yield group
 

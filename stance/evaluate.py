@@ -33,7 +33,6 @@ from stance.schema import STANCES, Article, PairKey
 
 log = logging.getLogger(__name__)
 ACTOR_SLOT, TARGET_SLOT = "ACTORSLOT", "TARGETSLOT"
-PAIRS = ("labelled", "found", "both")
 
 
 def baseline_text(row: dict[str, Any]) -> str:
@@ -208,7 +207,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
     results: dict[str, Any] = {
         "model": classifier.name,
-        "weights_sha256": weights_sha256(resolve_path(cfg.model_dir)),
+        "weights_sha256": weights_sha256(model),
         "data": f"input {cfg.input}" if cfg.input else f"{cfg.data.name}/{cfg.split}",
         "pairs": pairs,
     }

@@ -165,7 +165,7 @@ def save_model_gazetteer(folder: str | Path, gazetteer: str | Path) -> dict[str,
     card = {
         "source": str(gazetteer),
         "file": str(Path("gazetteer") / files[0].relative_to(root)),
-        "sha256": gazetteer_sha256(gazetteer),
+        "sha256": gazetteer_sha256(gazetteer, files),
     }
     (Path(folder) / GAZETTEER_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card

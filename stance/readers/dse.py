@@ -362,6 +362,7 @@ def five_class_from_rows(
     if probs.ndim != 2 or probs.shape != (len(rows), len(STANCES)):
         raise StanceError(f"expected {len(rows)}×{len(STANCES)} probabilities for {len(rows)} rows, got {probs.shape}")
     p_of = {a.id: a.actors[0] for a in articles if a.actors} if articles is not None else {}
+    calls = decided if decided is not None else probs.argmax(1)
     groups: dict[str, list[int]] = {}
     for i, row in enumerate(rows):
         groups.setdefault(str(row["article_id"]), []).append(i)
@@ -378,7 +379,6 @@ def five_class_from_rows(
         if article_id in p_of and rows[first]["actor"] != p_of[article_id]:
             first, second = second, first
         gold.append(five_class(STANCES[int(rows[first]["label"])], STANCES[int(rows[second]["label"])]))
-        calls = decided if decided is not None else probs.argmax(1)
         predicted.append(
             five_class(
                 STANCES[int(calls[first])],

@@ -1,19 +1,23 @@
 """Roll pair predictions up into actor → target stance pictures, per article and per corpus.
 
-`StanceAggregator` keeps running counts and probability sums, so a batch job
-adds rows as it writes them and never holds the predictions themselves;
-`summarize` is the same over a finished list of predictions.
+`StanceAggregator` keeps running counts and probability sums; `summarize` is
+the same over a finished list of predictions. A batch job's summary is
+`write_summary_stream` over its predictions file: articles are written out one
+by one as they are read, so memory grows with the corpus's distinct edges, not
+with its articles.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from stance.actors import Gazetteer
-from stance.files import write_text_atomic
+from stance.files import atomic_path, write_text_atomic
 from stance.schema import STANCES, PairPrediction
 
 _STANCE_INDEX = {s: i for i, s in enumerate(STANCES)}
@@ -75,8 +79,9 @@ class StanceAggregator:
     target) edges, not with the number of rows.
     """
 
-    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(self, gazetteer: Gazetteer | None = None, keep_articles: bool = True) -> None:
         self.gazetteer = gazetteer
+        self.keep_articles = keep_articles
         self.articles: dict[str, _Edges] = {}
         self.corpus = _Edges()
         self.by_affiliation = _Edges() if gazetteer is not None else None
@@ -94,10 +99,11 @@ class StanceAggregator:
     def add(self, p: PairPrediction) -> None:
         """Count one scored pair."""
         self.rows += 1
-        article = self.articles.get(p.article_id)
-        if article is None:
-            article = self.articles[p.article_id] = _Edges()
-        article.add(p.actor, p.target, p)
+        if self.keep_articles:
+            article = self.articles.get(p.article_id)
+            if article is None:
+                article = self.articles[p.article_id] = _Edges()
+            article.add(p.actor, p.target, p)
         self.corpus.add(p.actor, p.target, p)
         if self.by_affiliation is not None:
             # A row carries its actors' roll-up at the article's date; older rows are rolled up here, undated.
@@ -164,3 +170,37 @@ def summarize(predictions: Iterable[PairPrediction], gazetteer: Gazetteer | None
 def write_summary(summary: dict[str, Any], path: str | Path) -> None:
     """Write a summary as JSON, atomically: a reader sees the old file or the whole new one."""
     write_text_atomic(Path(path), json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_summary_stream(
+    predictions: Iterable[PairPrediction],
+    path: str | Path,
+    gazetteer: Gazetteer | None = None,
+    run: dict[str, Any] | None = None,
+) -> int:
+    """Write the summary of rows that come article by article (a prediction file), atomically; the row count.
+
+    Each article's edges are written as soon as its rows end, so only the corpus
+    totals are held. `run`, when given, is written as the summary's `run` entry
+    with `pairs` set to the number of rows read.
+    """
+    corpus = StanceAggregator(gazetteer, keep_articles=False)
+    with atomic_path(path) as staging, staging.open("w", encoding="utf-8") as out:
+        out.write('{\n  "articles": {')
+        separator = "\n"
+        for article_id, rows in itertools.groupby(predictions, key=lambda p: p.article_id):
+            edges = _Edges()
+            for p in rows:
+                edges.add(p.actor, p.target, p)
+                corpus.add(p)
+            out.write(f"{separator}    {json.dumps(article_id, ensure_ascii=False)}: ")
+            out.write(json.dumps(edges.edges(), ensure_ascii=False))
+            separator = ",\n"
+        rest = corpus.summary()
+        del rest["articles"]
+        if run is not None:
+            rest["run"] = {**run, "pairs": corpus.rows}
+        out.write("\n  },\n" + json.dumps(rest, indent=2, ensure_ascii=False)[2:] + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return corpus.rows

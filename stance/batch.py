@@ -3,6 +3,9 @@
 Restartable: rows are committed article by article (see `stance.commitlog`),
 so a run killed at any moment and started again with the same arguments
 resumes where it stopped, and the output holds every article exactly once.
+A Parquet output is journalled the same way, as JSONL beside it
+(`<output>.staging.jsonl`), and written from the journal in row groups of
+whole articles when the job ends; the journal is then removed.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 import torch
 
 from stance.actors import gazetteer_sha256
-from stance.aggregate import StanceAggregator, write_summary
+from stance.aggregate import write_summary_stream
 from stance.classifier import StanceClassifier, sentence_groups
 from stance.commitlog import CommitLog, Resumed, progress_path
 from stance.errors import Problem, StanceError, display_path
+from stance.files import atomic_path
 from stance.mentions import mention_folder_of
 from stance.model import choose_gazetteer
 from stance.paths import resolve_path
@@ -37,15 +41,62 @@ log = logging.getLogger(__name__)
 DEFAULT_PREDICT_GAZETTEER = "phoenix"
 BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
 
-OUTPUT_KINDS = ("jsonl", "csv")
+OUTPUT_KINDS = ("jsonl", "csv", "parquet")
+ROW_GROUP_ROWS = 100_000
+RUN_COUNTS = (
+    "articles",
+    "articles_without_pairs",
+    "pairs",
+    "failed_inputs",
+)  # a Parquet row group closes at the first article boundary past this many rows
 
 
 def output_kind(path: Path) -> str:
-    """`jsonl` or `csv`, from the output file's extension."""
+    """`jsonl`, `csv` or `parquet`, from the output file's extension."""
     kind = path.suffix.lower().lstrip(".")
     if kind not in OUTPUT_KINDS:
-        raise StanceError(f"output {display_path(path)}: use a .jsonl or .csv file name")
+        raise StanceError(f"output {display_path(path)}: use a .jsonl, .csv or .parquet file name")
     return kind
+
+
+def journal_path(output: Path) -> Path:
+    """Where rows are committed while the job runs: the output itself, or for Parquet a JSONL journal beside it."""
+    return output.with_name(output.name + ".staging.jsonl") if output_kind(output) == "parquet" else output
+
+
+def parquet_schema() -> Any:
+    """The Arrow schema of a Parquet prediction file: `OUTPUT_FIELDS` in order."""
+    import pyarrow as pa
+
+    types = {"sentence_index": pa.int64(), "p_support": pa.float64(), "p_oppose": pa.float64()}
+    types["p_neutral"] = pa.float64()
+    return pa.schema([(name, types.get(name, pa.string())) for name in OUTPUT_FIELDS])
+
+
+def write_parquet(rows: Iterable[PairPrediction], path: Path, row_group_rows: int = ROW_GROUP_ROWS) -> int:
+    """Write rows (article by article) to Parquet atomically, one row group per run of whole articles."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
+    written = 0
+    with atomic_path(path) as staging:
+        writer = pq.ParquetWriter(staging, schema, compression="zstd")
+        group: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            writer.write_table(pa.Table.from_pylist(group, schema=schema), row_group_size=len(group))
+            group.clear()
+
+        for row in rows:
+            if len(group) >= row_group_rows and row.article_id != group[-1]["article_id"]:
+                flush()
+            group.append(row.to_dict())
+            written += 1
+        if group or written == 0:
+            flush()
+        writer.close()
+    return written
 
 
 class PredictionWriter:
@@ -101,24 +152,35 @@ class PredictionWriter:
         self.handle.close()
 
 
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+        yield from batch.to_pylist()
+
+
+def _text_rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        yield from csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
+
+
 def read_predictions(path: Path) -> Iterator[PairPrediction]:
-    """The rows of a prediction file written by `PredictionWriter`, in order."""
+    """The rows of a prediction file written by stance-predict (JSONL, CSV or Parquet), in order."""
     kind = output_kind(path)
     shown = display_path(path)
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows: Iterable[Any] = csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
-        for number, row in enumerate(rows, start=1):
-            try:
-                values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
-                values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
-                values["sentence_index"] = int(values["sentence_index"])
-                for key in ("p_support", "p_oppose", "p_neutral"):
-                    values[key] = float(values[key])
-            except (KeyError, TypeError, ValueError):
-                raise StanceError(
-                    f"{shown}: row {number} is not a prediction row; rerun with overwrite=true to start afresh"
-                ) from None
-            yield PairPrediction(**values)
+    rows = _parquet_rows(path) if kind == "parquet" else _text_rows(path, kind)
+    for number, row in enumerate(rows, start=1):
+        try:
+            values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
+            values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
+            values["sentence_index"] = int(values["sentence_index"])
+            for key in ("p_support", "p_oppose", "p_neutral"):
+                values[key] = float(values[key])
+        except (KeyError, TypeError, ValueError):
+            raise StanceError(
+                f"{shown}: row {number} is not a prediction row; rerun with overwrite=true to start afresh"
+            ) from None
+        yield PairPrediction(**values)
 
 
 @dataclass
@@ -170,7 +232,6 @@ class _BatchJob:
         writer: PredictionWriter,
         log_: CommitLog,
         errors: Any,
-        aggregator: StanceAggregator,
         resumed: Resumed | None,
         chunk_sentences: int,
     ) -> None:
@@ -178,8 +239,6 @@ class _BatchJob:
         self.writer = writer
         self.commits = log_
         self.errors = errors
-        self.aggregator = aggregator
-        self.pending = StanceAggregator(classifier.gazetteer)  # rows of the article being written
         self.done = resumed.done if resumed else set()
         self.offset = resumed.offset if resumed else writer.commit()
         self.articles = resumed.articles if resumed else 0
@@ -223,7 +282,6 @@ class _BatchJob:
                 prediction, article_id=part.article_id, sentence_index=prediction.sentence_index + part.first
             )
         self.writer.write(prediction)
-        self.pending.add(prediction)
         self.article_pairs += 1
 
     def finish(self, part: _Part) -> None:
@@ -242,8 +300,6 @@ class _BatchJob:
                 "precision": self.classifier.precision,
             }
         )
-        self.aggregator.merge(self.pending)
-        self.pending = StanceAggregator(self.classifier.gazetteer)
         self.articles += 1
         self.without_pairs += self.article_pairs == 0
         self.article_pairs = 0
@@ -252,7 +308,6 @@ class _BatchJob:
     def rollback(self) -> list[_Part]:
         """Drop what was written since the last commit; the chunks that must be scored again."""
         self.writer.rollback(self.offset)
-        self.pending = StanceAggregator(self.classifier.gazetteer)
         self.article_pairs = 0
         parts, self.open_parts = self.open_parts, []
         return parts
@@ -339,13 +394,14 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     Restartable: rows are committed article by article (see `stance.commitlog`),
     so a run killed at any moment and started again with the same arguments
     resumes where it stopped, and the output holds every article exactly once.
-    `overwrite=true` starts afresh. The summary is kept incrementally (the
-    predictions are not held in memory) and written atomically at the end.
+    `overwrite=true` starts afresh. The summary is computed from the finished
+    predictions file, article by article, and written atomically at the end.
     """
     from stance.readers.raw import input_kind, iter_inputs
 
     output = Path(cfg.output)
     kind = output_kind(output)
+    journal = journal_path(output)
     source = resolve_path(cfg.input)
     if not source.exists():
         raise StanceError(f"input {display_path(source)} does not exist")
@@ -355,7 +411,16 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     log_path = progress_path(output)
     errors_path = output.with_name(output.stem + ".errors.jsonl")
     summary_path = output.with_name(output.stem + ".summary.json")
-    resumed = None if bool(cfg.get("overwrite", False)) else CommitLog.resume(log_path, output, job)
+    paths = {"output": str(output), "summary": str(summary_path), "errors": str(errors_path), "progress": str(log_path)}
+    overwrite = bool(cfg.get("overwrite", False))
+    if kind == "parquet" and not overwrite and not journal.exists() and output.exists():
+        finished = CommitLog.finished(log_path, job)
+        if finished is not None:  # the journal went when the Parquet file was written: nothing is left to do
+            log.info(
+                "%s is complete (%d articles); overwrite=true scores again", display_path(output), finished["articles"]
+            )
+            return {**{k: finished[k] for k in RUN_COUNTS}, **paths}
+    resumed = None if overwrite else CommitLog.resume(log_path, journal, job)
     precision = str(cfg.get("precision", "fp32"))
     if precision == "auto" and resumed is not None and resumed[1].precision:
         # `auto` measures speed, so it could choose differently the second time: one job, one numeric path.
@@ -376,21 +441,18 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         classifier.precision,
         torch.get_num_threads(),
     )
-    aggregator = StanceAggregator(classifier.gazetteer)
     if resumed is not None:
         commits, state = resumed
         log.info("resuming %s: %d articles already done", display_path(output), len(state.done))
-        # The summary counts of the committed articles, article by article as when they were written.
-        aggregator.update_by_article(read_predictions(output))
-        writer = PredictionWriter(output, resume_at=state.offset)
+        writer = PredictionWriter(journal, resume_at=state.offset)
     else:
         state = None
-        writer = PredictionWriter(output)
+        writer = PredictionWriter(journal)
         commits = CommitLog.start(log_path, job, writer.commit())
     # Every run reads every input again, so the errors file is written afresh: no problem is listed twice.
     errors = errors_path.open("w", encoding="utf-8")
     chunk = max(1, int(cfg.get("chunk_sentences", 2000)))
-    batch = _BatchJob(classifier, writer, commits, errors, aggregator, state, chunk)
+    batch = _BatchJob(classifier, writer, commits, errors, state, chunk)
     try:
         batch.run(iter_inputs(cfg.input, classifier.gazetteer))
         offset = writer.commit()
@@ -399,28 +461,21 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     finally:
         writer.close()
         errors.close()
-    counts = {
-        "articles": batch.articles,
-        "articles_without_pairs": batch.without_pairs,
-        "pairs": aggregator.rows,
-        "failed_inputs": batch.failed_inputs,
-    }
-    summary = aggregator.summary()
-    summary["run"] = counts
-    write_summary(summary, summary_path)
+    if kind == "parquet":
+        write_parquet(read_predictions(journal), output, int(cfg.get("row_group_rows") or ROW_GROUP_ROWS))
+    counts = {"articles": batch.articles, "articles_without_pairs": batch.without_pairs}
+    run = {**counts, "failed_inputs": batch.failed_inputs}
+    pairs = write_summary_stream(read_predictions(output), summary_path, classifier.gazetteer, run)
+    counts = {**counts, "pairs": pairs, "failed_inputs": batch.failed_inputs}
     commits.commit({"complete": True, "offset": offset, **counts})
     commits.close()
+    if kind == "parquet":
+        journal.unlink()
     log.info(
         "%d articles (%d without actor pairs), %d pairs, %d inputs failed",
         batch.articles,
         batch.without_pairs,
-        aggregator.rows,
+        pairs,
         batch.failed_inputs,
     )
-    return {
-        **counts,
-        "output": str(output),
-        "summary": str(summary_path),
-        "errors": str(errors_path),
-        "progress": str(log_path),
-    }
+    return {**counts, **paths}

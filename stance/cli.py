@@ -137,3 +137,19 @@ def predict_main(cfg: DictConfig) -> None:
             sys.exit(1)
 
     _run(job, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
+def report_main(cfg: DictConfig) -> None:
+    """stance-report: the stance network over time and by outlet, with its evidence, from prediction files."""
+    from stance.report import build_report
+
+    def job(c: DictConfig) -> None:
+        r = build_report(c)
+        print(
+            f"{r['rows']:,} rows from {r['files']} file(s): {r['articles']:,} articles, {r['edges_entity']:,} edges "
+            f"({r['edges_affiliation']:,} between affiliations), {r['evidence_lines']:,} evidence sentences"
+        )
+        print(f"report: {r['output']}/index.html")
+
+    _run(job, cfg)

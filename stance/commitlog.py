@@ -102,6 +102,16 @@ class CommitLog:
             state.without_pairs += int(c.get("pairs", 0)) == 0
         return cls(path, [head, *commits]), state
 
+    @staticmethod
+    def finished(path: Path, job: dict[str, Any]) -> dict[str, Any] | None:
+        """The closing entry of a finished run of `job` logged at `path`, or None."""
+        if not path.exists():
+            return None
+        lines = _read_lines(path)
+        if not lines or lines[0].get("job") != job or not lines[-1].get("complete"):
+            return None
+        return lines[-1]
+
     def commit(self, entry: dict[str, Any]) -> None:
         """Append one entry and make it durable."""
         self.handle.write(json.dumps(entry, ensure_ascii=False) + "\n")

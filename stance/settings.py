@@ -24,6 +24,7 @@ class Choice(str, Enum):
         return str(self.value)
 
 
+Freq = Choice("Freq", {n: n for n in ("week", "month", "year")})
 Device = Choice("Device", {n: n for n in ("auto", "cpu", "cuda")})
 TrainPrecision = Choice("TrainPrecision", {n: n for n in ("auto", "fp32", "bf16", "fp16")})
 PredictPrecision = Choice("PredictPrecision", {n: n for n in ("auto", "fp32", "bf16", "int8", "fp16")})
@@ -33,6 +34,7 @@ Split = Choice("Split", {n: n for n in ("train", "dev", "validation", "test")})
 Pairs = Choice("Pairs", {n: n for n in ("labelled", "found", "both")})
 Actors = Choice("Actors", {n: n for n in ("auto", "gazetteer", "found", "both")})
 DataFormat = Choice("DataFormat", {n: n for n in ("articles", "seesaw", "dse", "mix")})
+Engine = Choice("Engine", {n: n for n in ("local", "ray")})
 
 
 @dataclass
@@ -116,6 +118,22 @@ class CalibrateSettings(_LabelledCommand):
 
 
 @dataclass
+class RaySettings:
+    """stance-predict's `ray:` block, read with `engine=ray` (see stance.engine_ray)."""
+
+    address: str | None = None  # null: $RAY_ADDRESS if set, else a local Ray started for the run
+    local_cpus: int | None = None  # CPUs of a local Ray started here (null: all of this machine's)
+    concurrency: int = 1  # scoring actors, each loading the model once
+    num_cpus: float = 1  # CPUs per scoring actor (its torch threads, unless threads= is set)
+    num_gpus: float = 0  # GPUs per scoring actor
+    pair_concurrency: int = 1  # pair-finding actors (gazetteer, and the mention finder on CPU)
+    pair_num_cpus: float = 0.5  # CPUs per pair-finding actor
+    articles_per_batch: int = 64  # articles per pair-finding call
+    pairs_per_batch: int = 512  # pairs per scoring call (the model batches them by batch_size)
+    task_retries: int = 3  # times a batch is retried after its actor died (actors restart without limit)
+
+
+@dataclass
 class PredictSettings(_ModelCommand):
     """stance-predict."""
 
@@ -127,6 +145,37 @@ class PredictSettings(_ModelCommand):
     chunk_sentences: int = 2000
     precision: PredictPrecision = PredictPrecision.auto  # type: ignore[valid-type, attr-defined]
     threads: int | None = None
+    engine: Engine = Engine.local  # type: ignore[valid-type, attr-defined]
+    ray: RaySettings = field(default_factory=RaySettings)
+    row_group_rows: int = 100_000
+
+
+@dataclass
+class ReportOptions:
+    """stance-report's `report:` block (see configs/report.yaml)."""
+
+    freq: Freq = Freq.month  # type: ignore[valid-type, attr-defined]
+    top_edges: int = 40
+    graph_edges: int | None = 5000
+    top_pairs: int = 6
+    pairs: list[Any] = field(default_factory=list)
+    evidence: int = 3
+    table_edges: int = 300
+    bootstrap: int = 200
+    seed: int = 0
+    source_groups: str | None = None
+    threads: int | None = None
+    memory_limit: str = "2GB"
+    title: str | None = None
+
+
+@dataclass
+class ReportSettings:
+    """stance-report."""
+
+    predictions: str = MISSING
+    output: str = MISSING
+    report: ReportOptions = field(default_factory=ReportOptions)
 
 
 def register() -> None:
@@ -137,6 +186,7 @@ def register() -> None:
     store.store(name="evaluate_schema", node=EvaluateSettings)
     store.store(name="calibrate_schema", node=CalibrateSettings)
     store.store(name="predict_schema", node=PredictSettings)
+    store.store(name="report_schema", node=ReportSettings)
 
 
 register()

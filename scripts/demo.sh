@@ -10,22 +10,25 @@ start=$(date +%s)
 
 step() { printf '\n== %s ==\n' "$1"; }
 
-step "1/4 build the dataset from data/articles"
+step "1/5 build the dataset from data/articles"
 "$BIN/stance-build"
 
-step "2/4 train MiniLM-L6 on the seed training article"
+step "2/5 train MiniLM-L6 on the seed training article"
 "$BIN/stance-train" model=minilm data=seed train.epochs=6 run_name=$RUN
 
-step "3/4 evaluate on the held-out seed article, beside the baselines"
+step "3/5 evaluate on the held-out seed article, beside the baselines"
 "$BIN/stance-evaluate" model_dir=models/$RUN split=test
 
-step "4/4 predict on the raw seed texts"
+step "4/5 predict on the raw seed texts"
 if [ -d "$SEEDS" ]; then
   "$BIN/stance-predict" model_dir=models/$RUN input="$SEEDS" output=outputs/predict/seeds.jsonl overwrite=true
 else
   echo "no raw seed texts at $SEEDS (set STANCE_SEEDS=...); predicting on the labelled seed articles instead"
   "$BIN/stance-predict" model_dir=models/$RUN input=data/articles output=outputs/predict/seeds.jsonl overwrite=true
 fi
+
+step "5/5 report: the stance network of the seed articles, with its evidence"
+"$BIN/stance-report" predictions=outputs/predict/seeds.jsonl output=outputs/report/seeds
 
 cat <<DONE
 
@@ -34,4 +37,5 @@ dataset:      data/processed/seed/  (stats.json: examples per split and label)
 model:        models/$RUN/  (README.md model card, metrics.json, training_config.yaml)
 evaluation:   outputs/evaluate/$RUN/seed-test/  (report.md, metrics.json, confusion.png)
 predictions:  outputs/predict/seeds.jsonl, per-article summary outputs/predict/seeds.summary.json
+report:       outputs/report/seeds/index.html  (edges.csv, network.png, evidence.jsonl, network.graphml)
 DONE

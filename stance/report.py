@@ -219,8 +219,11 @@ def bootstrap_intervals(
     order, the estimate and the lower and upper percentile bounds of a Poisson
     bootstrap with `replicates` resamples. A key with one row gets its estimate
     as both bounds. Memory is bounded by `chunk_rows` × `replicates`, not by the
-    number of rows.
+    number of rows: the rows of keys with two or more are taken in chunks, and
+    each chunk's weighted sums per key are one sparse × dense product.
     """
+    from scipy.sparse import csr_matrix
+
     n_rows = len(keys)
     if n_rows == 0:
         empty = np.zeros(0)
@@ -232,35 +235,36 @@ def bootstrap_intervals(
     multi = np.flatnonzero(ends - starts >= 2)
     if len(multi) == 0 or replicates < 2:
         return estimate, low, high
+    # The rows of the keys to resample, side by side, and which of them each row belongs to.
+    sizes = ends[multi] - starts[multi]
+    seg = np.repeat(np.arange(len(multi)), sizes)
+    rows = starts[multi][seg] + np.arange(len(seg)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    v, w = value[rows].astype(np.float32), weight[rows].astype(np.float32)
     table = _poisson_table()
     rng = np.random.default_rng(seed)
     quantiles = ((1 - level) / 2, 1 - (1 - level) / 2)
-    sizes = (ends - starts)[multi]
-    cumulative = np.cumsum(sizes)
-    i = 0
-    while i < len(multi):
-        before = cumulative[i] - sizes[i]
-        j = max(i + 1, int(np.searchsorted(cumulative, before + chunk_rows, side="right")))
-        segs = multi[i:j]
-        sums = np.zeros((len(segs), replicates))
-        totals = np.zeros((len(segs), replicates))
-        # The rows of these keys, in row chunks (one huge key is summed over several).
-        seg_of_row = np.repeat(np.arange(len(segs)), ends[segs] - starts[segs])
-        rows = np.concatenate([np.arange(starts[s], ends[s]) for s in segs]) if len(segs) > 1 else None
-        rows_total = len(seg_of_row)
-        for a in range(0, rows_total, chunk_rows):
-            b = min(rows_total, a + chunk_rows)
-            idx = rows[a:b] if rows is not None else np.arange(starts[segs[0]] + a, starts[segs[0]] + b)
-            w = table[rng.integers(0, _U16, size=(b - a, replicates), dtype=np.uint16)]
-            local = seg_of_row[a:b]
-            cut = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
-            sums[local[cut]] += np.add.reduceat(w * value[idx, None].astype(np.float32), cut, axis=0)
-            totals[local[cut]] += np.add.reduceat(w * weight[idx, None].astype(np.float32), cut, axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(totals > 0, sums / np.where(totals > 0, totals, 1), np.nan)
-        lo, hi = _row_quantiles(ratio, quantiles)
-        low[segs], high[segs] = lo, hi
-        i = j
+    carry: tuple[int, np.ndarray, np.ndarray] | None = None  # a key whose rows go on into the next chunk
+    total = len(seg)
+    for a in range(0, total, chunk_rows):
+        b = min(total, a + chunk_rows)
+        local = seg[a:b] - seg[a]
+        m = int(local[-1]) + 1
+        draws = table[rng.integers(0, _U16, size=(b - a, replicates), dtype=np.uint16)]
+        indptr = np.searchsorted(local, np.arange(m + 1))
+        columns = np.arange(b - a)
+        sums = csr_matrix((v[a:b], columns, indptr), shape=(m, b - a)) @ draws
+        totals = csr_matrix((w[a:b], columns, indptr), shape=(m, b - a)) @ draws
+        if carry is not None and carry[0] == seg[a]:
+            sums[0] += carry[1]
+            totals[0] += carry[2]
+        complete = m if b == total or seg[b] != seg[b - 1] else m - 1
+        carry = None if complete == m else (int(seg[b - 1]), sums[m - 1].copy(), totals[m - 1].copy())
+        if complete:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.where(totals[:complete] > 0, sums[:complete] / totals[:complete], np.nan)
+            lo, hi = _row_quantiles(ratio, quantiles)
+            done = multi[seg[a] + np.arange(complete)]
+            low[done], high[done] = lo, hi
     return estimate, low, high
 
 
@@ -286,11 +290,6 @@ _PER_ARTICLE = """count(*) AS n, count(*) FILTER (stance = 'support') AS support
     count(*) FILTER (stance = 'oppose') AS oppose, count(*) FILTER (stance = 'neutral') AS neutral,
     sum(p_support) AS p_support, sum(p_oppose) AS p_oppose, sum(p_neutral) AS p_neutral,
     min(day) AS first_date, max(day) AS last_date, min(source) AS source"""
-_PER_CELL = """sum(n)::BIGINT AS n, sum(support)::BIGINT AS support, sum(oppose)::BIGINT AS oppose,
-    sum(neutral)::BIGINT AS neutral,
-    round(sum(p_support) / sum(n), 6) AS p_support, round(sum(p_oppose) / sum(n), 6) AS p_oppose,
-    round(sum(p_neutral) / sum(n), 6) AS p_neutral, count(*) AS articles,
-    count(DISTINCT nullif(source, '')) AS sources, min(first_date) AS first_date, max(last_date) AS last_date"""
 _ENDS = ("actor", "target"), ("actor_aff", "target_aff")
 
 
@@ -301,40 +300,85 @@ def _per_article(con: Any, name: str, keys: str, where: str = "") -> None:
     )
 
 
+_NO_DAY = np.iinfo(np.int32).max
+
+
+def _days(days: np.ndarray, none: int) -> Any:
+    """Days since 1970 as an Arrow date column, `none` as null."""
+    import pyarrow as pa
+
+    return pa.array(np.where(days == none, 0, days).astype("datetime64[D]"), mask=days == none)
+
+
 def summed_with_intervals(con: Any, table: str, keys: Sequence[str], options: Any) -> Any:
     """Per distinct `keys` of the per-article `table`: counts, mean probabilities, dates and the net stance
-    with its bootstrap interval over articles, as an Arrow table sorted by n (largest first)."""
+    with its bootstrap interval over articles, as an Arrow table sorted by n (largest first).
+
+    One sorted pass over the articles feeds both the sums (numpy, per key) and
+    the bootstrap; the keys themselves come from a second, grouped query in the
+    same order. Articles of one key are told apart from the next key's by a
+    64-bit hash of the key, and the number of keys found is checked against the
+    grouped query (a tie of two neighbouring keys falls back to ranking them).
+    Outlets are counted by a hash of their name.
+    """
     import pyarrow as pa
 
     listed = ", ".join(keys)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE cells AS SELECT row_number() OVER (ORDER BY {listed}) - 1 AS cid,
-        {listed}, {_PER_CELL} FROM {table} GROUP BY {listed}"""
-    )
-    on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM c.{k}" for k in keys)
-    arrays = con.execute(
-        f"SELECT c.cid, a.p_support - a.p_oppose AS value, a.n FROM {table} a JOIN cells c ON {on} "
-        "ORDER BY c.cid, a.article_id"
+    names = con.sql(f"SELECT {listed} FROM {table} GROUP BY {listed} ORDER BY {listed}").to_arrow_table()
+    a = con.execute(
+        f"""SELECT hash({listed}) AS h, n::INTEGER AS n, support::INTEGER AS support, oppose::INTEGER AS oppose,
+               neutral::INTEGER AS neutral, p_support, p_oppose, p_neutral,
+               coalesce(datediff('day', DATE '1970-01-01', first_date), {_NO_DAY}) AS first_day,
+               coalesce(datediff('day', DATE '1970-01-01', last_date), {-_NO_DAY}) AS last_day,
+               CASE WHEN source = '' THEN 0 ELSE hash(source) END AS outlet
+        FROM {table} ORDER BY {listed}, article_id"""
     ).fetchnumpy()
-    keys_array = np.asarray(arrays["cid"], dtype=np.int64)
-    net, low, high = bootstrap_intervals(
-        keys_array,
-        np.asarray(arrays["value"], dtype=np.float64),
-        np.asarray(arrays["n"], dtype=np.float64),
-        int(options.bootstrap),
-        int(options.seed),
-    )
-    bounds = pa.table({"cid": np.unique(keys_array), "net": net, "net_low": low, "net_high": high})
-    con.register("bounds", bounds)
-    try:
-        return con.sql(
-            f"""SELECT {listed}, n, support, oppose, neutral, p_support, p_oppose, p_neutral,
-                   round(b.net, 6) AS net, round(b.net_low, 6) AS net_low, round(b.net_high, 6) AS net_high,
-                   articles, sources, first_date, last_date
-            FROM cells JOIN bounds b USING (cid) ORDER BY n DESC, {listed}"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("bounds")
+    hashes = np.asarray(a.pop("h"))
+    key = np.cumsum(np.r_[True, hashes[1:] != hashes[:-1]]) - 1 if len(hashes) else np.zeros(0, np.int64)
+    del hashes
+    if len(key) and key[-1] + 1 != names.num_rows:
+        ranks = con.execute(
+            f"SELECT dense_rank() OVER (ORDER BY {listed}) - 1 AS k FROM {table} ORDER BY {listed}, article_id"
+        ).fetchnumpy()
+        key = np.asarray(ranks["k"], dtype=np.int64)
+    if not len(key):
+        return names.append_column("n", pa.array([], pa.int64()))
+    con.execute("SELECT 1")  # lets DuckDB free its copy of the sorted result
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    col = {name: np.asarray(values) for name, values in a.items()}
+    del a
+    value = col["p_support"] - col["p_oppose"]
+    net, low, high = bootstrap_intervals(key, value, col["n"], int(options.bootstrap), int(options.seed))
+    del value
+    n = np.add.reduceat(col.pop("n"), starts, dtype=np.int64)
+    counts = {s: np.add.reduceat(col.pop(s), starts, dtype=np.int64) for s in ("support", "oppose", "neutral")}
+    means = {
+        name: np.round(np.add.reduceat(col.pop(name), starts) / n, 6) for name in ("p_support", "p_oppose", "p_neutral")
+    }
+    first = np.minimum.reduceat(col.pop("first_day"), starts)
+    last = np.maximum.reduceat(col.pop("last_day"), starts)
+    # Outlets per key: distinct non-empty outlet hashes among its articles.
+    outlet = col.pop("outlet")
+    order = np.lexsort((outlet, key))
+    k_sorted, o_sorted = key[order], outlet[order]
+    del order, outlet
+    new = np.r_[True, (k_sorted[1:] != k_sorted[:-1]) | (o_sorted[1:] != o_sorted[:-1])] & (o_sorted != 0)
+    sources = np.bincount(k_sorted[new], minlength=len(starts))
+    del k_sorted, o_sorted, new
+    columns = {
+        "n": n,
+        **counts,
+        **means,
+        "net": np.round(net, 6),
+        "net_low": np.round(low, 6),
+        "net_high": np.round(high, 6),
+        "articles": np.diff(np.r_[starts, len(key)]),
+        "sources": sources,
+    }
+    for name, values in columns.items():
+        names = names.append_column(name, pa.array(values))
+    names = names.append_column("first_date", _days(first, _NO_DAY)).append_column("last_date", _days(last, -_NO_DAY))
+    return names.sort_by([("n", "descending"), *((k, "ascending") for k in keys)])
 
 
 def edge_table(con: Any, options: Any) -> Any:
@@ -367,14 +411,14 @@ def parse_pairs(pairs: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
-def chosen_pairs(edges: Any, options: Any) -> list[tuple[str, str]]:
-    """The top `report.top_pairs` entity edges by n, then every pair named in `report.pairs`."""
-    entity = edges.filter(_eq(edges, "level", "entity"))
-    known = list(zip(entity["actor"].to_pylist(), entity["target"].to_pylist(), strict=True))
+def chosen_pairs(con: Any, top: Any, options: Any) -> list[tuple[str, str]]:
+    """The top `report.top_pairs` entity edges by n (of `top`, the largest first), then those in `report.pairs`."""
+    largest = list(zip(top["actor"].to_pylist(), top["target"].to_pylist(), strict=True))[: int(options.top_pairs)]
     named = parse_pairs(options.pairs)
-    for pair in set(named) - set(known):
-        log.warning("report.pairs: %s → %s is not an edge of these predictions", *pair)
-    return list(dict.fromkeys([*known[: int(options.top_pairs)], *named]))
+    for actor, target in named:
+        if not con.execute("SELECT count(*) FROM rows WHERE actor = ? AND target = ?", [actor, target]).fetchone()[0]:
+            log.warning("report.pairs: %s → %s is not an edge of these predictions", actor, target)
+    return list(dict.fromkeys([*largest, *named]))
 
 
 def _eq(table: Any, column: str, value: str) -> Any:
@@ -416,38 +460,36 @@ def pair_cells(
 
 
 def write_evidence(con: Any, path: Path, per_edge: int) -> int:
-    """`evidence.jsonl`: per entity edge, its `per_edge` most confident support and oppose sentences."""
-    if per_edge <= 0:
-        write_text_atomic(path, "")
-        return 0
-    query = f"""
-        SELECT actor, target, stance, rank, round(e.p, 6) AS p, e.article_id, e.sentence_index, e.sentence,
-               e.date, e.source, e.url
-        FROM (
-            SELECT actor, target, stance,
-                   max_by(struct_pack(p := p, article_id := article_id, sentence_index := sentence_index,
-                                      sentence := sentence, date := date_text, source := source, url := url),
-                          struct_pack(p := p, article_id := article_id, sentence_index := sentence_index),
-                          {int(per_edge)}) AS top
-            FROM (SELECT *, CASE stance WHEN 'support' THEN p_support ELSE p_oppose END AS p
-                  FROM rows WHERE stance IN ('support', 'oppose') AND actor <> target)
-            GROUP BY actor, target, stance
-        ), unnest(top) WITH ORDINALITY AS t(e, rank)
-        ORDER BY actor, target, stance, rank"""
+    """`evidence.jsonl`: per entity edge, its `per_edge` most confident support and oppose sentences.
+
+    Kept in the table `evidence` for the page. Ties in probability go to the
+    earlier article id and sentence, so the file is the same for any input order.
+    """
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE evidence AS
+        SELECT actor, target, stance, row_number() OVER w AS rank, round(p, 6) AS p, article_id, sentence_index,
+               sentence, date_text AS date, source, url
+        FROM (SELECT *, CASE stance WHEN 'support' THEN p_support ELSE p_oppose END AS p
+              FROM rows WHERE stance IN ('support', 'oppose') AND actor <> target)
+        WINDOW w AS (PARTITION BY actor, target, stance ORDER BY p DESC, article_id, sentence_index)
+        QUALIFY rank <= {max(0, int(per_edge))}"""
+    )
     with atomic_path(path) as staging:
-        con.execute(f"COPY ({query}) TO '{staging}' (FORMAT json)")
-    return int(con.execute(f"SELECT count(*) FROM read_json('{path}', format = 'newline_delimited')").fetchone()[0])
+        con.execute(f"COPY (SELECT * FROM evidence ORDER BY actor, target, stance, rank) TO '{staging}' (FORMAT json)")
+    return int(con.execute("SELECT count(*) FROM evidence").fetchone()[0])
 
 
-def evidence_for(path: Path, edges: set[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """The evidence lines of `edges` (what the page shows), read back from `evidence.jsonl`."""
+def evidence_for(con: Any, edges: Sequence[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The evidence of `edges` (what the page shows), from the table `write_evidence` made."""
+    con.execute("CREATE OR REPLACE TEMP TABLE shown (actor VARCHAR, target VARCHAR)")
+    con.executemany("INSERT INTO shown VALUES (?, ?)", list(edges))
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            key = (record["actor"], record["target"])
-            if key in edges:
-                found.setdefault(key, []).append(record)
+    for record in (
+        con.sql("SELECT e.* FROM evidence e JOIN shown USING (actor, target) ORDER BY actor, target, stance, rank")
+        .to_arrow_table()
+        .to_pylist()
+    ):
+        found.setdefault((record["actor"], record["target"]), []).append(record)
     return found
 
 
@@ -455,12 +497,10 @@ def evidence_for(path: Path, edges: set[tuple[str, str]]) -> dict[tuple[str, str
 
 
 def network_graph(edges: Any, limit: int | None) -> Any:
-    """The entity edges (the `limit` largest by n) as a networkx DiGraph with their figures as attributes."""
+    """Entity edges (the `limit` largest by n, of a table sorted by n) as a networkx DiGraph with their figures."""
     import networkx as nx
 
-    entity = edges.filter(_eq(edges, "level", "entity"))
-    if limit is not None:
-        entity = entity.slice(0, int(limit))
+    entity = edges if limit is None else edges.slice(0, int(limit))
     graph = nx.DiGraph()
     for row in entity.to_pylist():
         attrs = {k: v for k, v in row.items() if k not in ("level", "actor", "target")}
@@ -633,10 +673,9 @@ def render_page(
     path: Path,
     title: str,
     facts: dict[str, Any],
-    edges: Any,
+    tables: dict[str, Any],
     evidence: dict[tuple[str, str], list[dict[str, Any]]],
     figures: list[tuple[str, Path, str]],
-    table_edges: int,
 ) -> None:
     """`index.html`: one self-contained page (figures inline) with the sortable edge table and its evidence."""
     head = [
@@ -655,7 +694,7 @@ def render_page(
     ]
     body = []
     for level in LEVELS:
-        rows = edges.filter(_eq(edges, "level", level)).slice(0, table_edges).to_pylist()
+        rows = tables[level].to_pylist()
         lines = []
         for r in rows:
             cells = [
@@ -780,22 +819,33 @@ def build_report(cfg: Any) -> dict[str, Any]:
         )
         edges = edge_table(con, options)
         timer.lap("edges and intervals")
-        for level in LEVELS:
-            facts[f"edges_{level}"] = int(sum(1 for v in edges["level"].to_pylist() if v == level))
         _write_table(con, edges, output / "edges.parquet", output / "edges.csv")
+        # Only the largest edges are drawn, listed and tabled: the rest is let go before the evidence query.
+        graph_edges = options.get("graph_edges")
+        keep = max(int(options.table_edges), int(options.top_edges), int(options.top_pairs))
+        top: dict[str, Any] = {}
+        for level in LEVELS:
+            at_level = edges.filter(_eq(edges, "level", level))
+            facts[f"edges_{level}"] = at_level.num_rows
+            if level == "entity":  # the graph files take `graph_edges` of them (null: all)
+                top[level] = at_level if graph_edges is None else at_level.slice(0, max(keep, int(graph_edges)))
+            else:
+                top[level] = at_level.slice(0, keep)
+        del edges, at_level
+        timer.lap("edge files")
 
         import networkx as nx
 
-        graph = network_graph(edges, options.get("graph_edges"))
+        graph = network_graph(top["entity"], graph_edges)
         for name, writer in (("network.graphml", nx.write_graphml), ("network.gexf", nx.write_gexf)):
             with atomic_path(output / name) as staging:
                 writer(graph, staging)
         title = options.get("title") or f"Stance report: {Path(str(cfg.predictions)).name}"
-        drawn = network_graph(edges, int(options.top_edges))
+        drawn = network_graph(top["entity"], int(options.top_edges))
         draw_network(drawn, output / "network.png", f"The {drawn.number_of_edges()} largest actor → target edges")
         timer.lap("network")
 
-        pairs = chosen_pairs(edges, options)
+        pairs = chosen_pairs(con, top["entity"], options)
         series = pair_cells(con, pairs, options, by_group=False, by_period=True)
         if facts["grouped_rows"]:
             series += pair_cells(con, pairs, options, by_group=True, by_period=True)
@@ -820,12 +870,16 @@ def build_report(cfg: Any) -> dict[str, Any]:
         if comparison:
             _write_records(comparison, output / "groups.csv", SERIES_COLUMNS)
             by_group = [s for s in series if s["group"] != "all"]
-            draw_series(
-                by_group,
-                output / "timeseries_by_group.png",
-                f"Net stance by {options.freq} and outlet group",
-                by="period",
-            )
+            if draw_series(
+                by_group, output / "timeseries_by_group.png", f"Net stance by {options.freq} and outlet group", "period"
+            ):
+                figures.append(
+                    (
+                        f"Net stance by {options.freq} and outlet group",
+                        output / "timeseries_by_group.png",
+                        "One line per outlet group; bands are 95% intervals over the articles of each month and group.",
+                    )
+                )
             if draw_series(comparison, output / "groups.png", "Net stance by outlet group", by="group"):
                 figures.append(
                     (
@@ -837,17 +891,10 @@ def build_report(cfg: Any) -> dict[str, Any]:
         timer.lap("time series")
         facts["evidence_lines"] = write_evidence(con, output / "evidence.jsonl", int(options.evidence))
         timer.lap("evidence")
-        shown = edges.filter(_eq(edges, "level", "entity")).slice(0, int(options.table_edges))
-        wanted = set(zip(shown["actor"].to_pylist(), shown["target"].to_pylist(), strict=True))
-        render_page(
-            output / "index.html",
-            title,
-            facts,
-            edges,
-            evidence_for(output / "evidence.jsonl", wanted),
-            figures,
-            int(options.table_edges),
-        )
+        shown = {level: table.slice(0, int(options.table_edges)) for level, table in top.items()}
+        entity = shown["entity"]
+        evidence = evidence_for(con, list(zip(entity["actor"].to_pylist(), entity["target"].to_pylist(), strict=True)))
+        render_page(output / "index.html", title, facts, shown, evidence, figures)
         timer.lap("page")
     finally:
         con.close()

@@ -130,7 +130,6 @@ class RaySettings:
     pair_num_cpus: float = 0.5  # CPUs per pair-finding actor
     articles_per_batch: int = 64  # articles per pair-finding call
     pairs_per_batch: int = 512  # pairs per scoring call (the model batches them by batch_size)
-    task_retries: int = 3  # times a batch is retried after its actor died (actors restart without limit)
 
 
 @dataclass
@@ -165,7 +164,7 @@ class ReportOptions:
     seed: int = 0
     source_groups: str | None = None
     threads: int | None = None
-    memory_limit: str = "2GB"
+    memory_limit: str = "1GB"
     title: str | None = None
 
 

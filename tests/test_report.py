@@ -208,7 +208,7 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(StanceError, match="do not exist"):
         report(tmp_path / "nothing.jsonl", tmp_path / "out")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(StanceError, match="no .jsonl, .csv or .parquet"):
+    with pytest.raises(StanceError, match=r"no \.jsonl, \.csv or \.parquet"):
         report(tmp_path / "empty", tmp_path / "out")
     other = tmp_path / "other.jsonl"
     other.write_text('{"id": "a", "text": "not a prediction"}\n')

@@ -126,12 +126,18 @@ def predict_main(cfg: DictConfig) -> None:
     from stance.batch import predict_files
 
     def job(c: DictConfig) -> None:
-        result = predict_files(c)
-        print(
-            f"{result['articles']} articles ({result['articles_without_pairs']} without actor pairs), "
-            f"{result['pairs']} pairs scored"
-        )
-        print(f"predictions: {result['output']}\nsummary:     {result['summary']}")
+        if str(c.get("engine", "local")) == "ray":
+            from stance.engine_ray import predict_shards, summary_text
+
+            result = predict_shards(c)
+            print(summary_text(result))
+        else:
+            result = predict_files(c)
+            print(
+                f"{result['articles']} articles ({result['articles_without_pairs']} without actor pairs), "
+                f"{result['pairs']} pairs scored"
+            )
+            print(f"predictions: {result['output']}\nsummary:     {result['summary']}")
         if result["failed_inputs"]:
             print(f"{result['failed_inputs']} inputs could not be read; see {result['errors']}", file=sys.stderr)
             sys.exit(1)

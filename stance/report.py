@@ -68,8 +68,10 @@ def prediction_files(spec: str | Path) -> list[Path]:
 def _is_sidecar(path: Path) -> bool:
     """The files stance-predict writes beside its output, which are not predictions."""
     name = path.name
-    return name.startswith(".") or any(
-        name.endswith(s) for s in (".summary.json", ".errors.jsonl", ".progress.jsonl", ".staging.jsonl")
+    return (
+        name.startswith(".")
+        or name in ("manifest.jsonl", "errors.jsonl")  # engine=ray's output folder
+        or any(name.endswith(s) for s in (".summary.json", ".errors.jsonl", ".progress.jsonl", ".staging.jsonl"))
     )
 
 

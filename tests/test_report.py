@@ -129,6 +129,9 @@ def test_the_same_report_from_jsonl_csv_parquet_and_many_files(corpus: Path, tmp
     assert pq.ParquetFile(inputs["parquet"]).metadata.num_row_groups > 1
     write_jsonl(ROWS[:4], inputs["folder"] / "part-1.jsonl")
     write_jsonl(ROWS[4:], inputs["folder"] / "part-2.jsonl")
+    # What stance-predict writes beside its predictions (engine=ray's manifest too) is not read as predictions.
+    for sidecar in ("manifest.jsonl", "errors.jsonl", "part-2.summary.json", "part-2.jsonl.progress.jsonl"):
+        (inputs["folder"] / sidecar).write_text('{"job": {}}\n', encoding="utf-8")
     write_csv(ROWS[:2], tmp_path / "mixed" / "a.csv")
     write_parquet(iter(ROWS[2:5]), tmp_path / "mixed" / "b.parquet")
     write_jsonl(ROWS[5:], tmp_path / "mixed" / "c.jsonl")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 
@@ -44,6 +45,8 @@ def train_main(cfg: DictConfig) -> None:
 
     def job(c: DictConfig) -> None:
         metrics = train(c)
+        if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate: the first process speaks for all
+            return
         print(f"model saved to {c.output_dir}")
         if metrics.get("task") == "mentions":
             if "dev" in metrics:

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,22 @@ class PairedSampler(torch.utils.data.Sampler[int]):
     """Shuffles pairs, not examples: both directions of a pair come one after the other, so in the same batch.
 
     Seeing "A criticised B" as A → B oppose and B → A neutral side by side
-    teaches direction. The order is reshuffled every epoch from a fixed seed.
-    With `lengths`, pairs of similar length are brought together within
-    megabatches of 50 batches, as transformers' LengthGroupedSampler does,
-    so that less compute goes to padding.
+    teaches direction. The order is reshuffled every epoch from the seed and
+    the epoch number alone. Groups of one (a pair seen in one direction only)
+    are placed two by two, so that every pair starts at an even position: with
+    an even batch size no pair is ever cut by the end of a batch. With
+    `lengths`, pairs of similar length are brought together within megabatches
+    of 50 batches, as transformers' LengthGroupedSampler does, so that less
+    compute goes to padding.
+
+    Under DDP (torchrun, accelerate launch) every process builds the same
+    order, the whole epoch, from the shared seed and the epoch number that
+    Trainer sets (`set_epoch`); accelerate's `BatchSamplerShard` then deals
+    the batches round-robin, batch k to process k mod N. So an optimiser step
+    sees the N×batch_size consecutive examples that one process with the global
+    batch would, with an even batch_size a pair stays within one process's
+    batch, and this class does not shard itself. `batch_size` here is that
+    global batch (it sizes the megabatches).
     """
 
     def __init__(
@@ -138,6 +150,10 @@ class PairedSampler(torch.utils.data.Sampler[int]):
     def __len__(self) -> int:
         return self.n
 
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch whose order the next iteration gives (Trainer calls it before each epoch, resuming too)."""
+        self.epoch = epoch
+
     def _drawn(self, generator: torch.Generator) -> list[int]:
         """This epoch's groups, in random order, each as often as its weight says."""
         order = torch.randperm(len(self.members), generator=generator).tolist()
@@ -147,9 +163,23 @@ class PairedSampler(torch.utils.data.Sampler[int]):
         drawn = [g for g in order for _ in range(int(self.draws[g]) + (chance[g] < self.draws[g] % 1))]
         return [drawn[i] for i in torch.randperm(len(drawn), generator=generator).tolist()]
 
-    def __iter__(self):
+    def _even_starts(self, order: list[int]) -> list[int]:
+        """`order` with odd-sized groups two by two (each held back until the next), so every group starts even."""
+        out: list[int] = []
+        held: int | None = None
+        for g in order:
+            if len(self.members[g]) % 2 == 0:
+                out.append(g)
+            elif held is None:
+                held = g
+            else:
+                out += [held, g]
+                held = None
+        return out if held is None else [*out, held]
+
+    def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        self.epoch += 1
+        self.epoch += 1  # iterated again without set_epoch (outside Trainer), the next epoch's order
         order = self._drawn(generator)
         if self.size is not None:
             chunks, chunk, count = [], [], 0
@@ -161,12 +191,14 @@ class PairedSampler(torch.utils.data.Sampler[int]):
                     chunk, count = [], 0
             chunks.append(chunk)
             order = [g for c in chunks for g in sorted(c, key=lambda g: -self.size[g])]
-        indices = [i for g in order for i in self.members[g]]
-        if self.draws is not None:  # random draws vary a little in size: an epoch is exactly len(self)
-            while 0 < len(indices) < self.n:
-                indices += indices[: self.n - len(indices)]
-            indices = indices[: self.n]
-        yield from indices
+        if self.draws is not None and order:
+            # Random draws vary a little in size: whole groups from the start again until the epoch is len(self).
+            total, drawn = sum(len(self.members[g]) for g in order), len(order)
+            while total < self.n:
+                order.append(order[(len(order) - drawn) % drawn])
+                total += len(self.members[order[-1]])
+        indices = [i for g in self._even_starts(order) for i in self.members[g]]
+        yield from indices[: self.n]
 
 
 class StanceTrainer(Trainer):
@@ -176,6 +208,9 @@ class StanceTrainer(Trainer):
       per-example sampling weights (a mix's per-corpus weights).
     - `class_weight`: the weighted cross entropy (`train.class_weights`).
     - `distill`: with a `teacher` and `gold` column in the batch, the distillation loss.
+
+    Runs unchanged under torchrun and accelerate launch (DDP): see `PairedSampler`
+    for how batches are dealt, and `_ddp_share` for the loss.
     """
 
     def __init__(
@@ -195,7 +230,9 @@ class StanceTrainer(Trainer):
     def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
         if self.groups is not None:
             lengths = [len(ids) for ids in self.train_dataset["input_ids"]] if self.length_grouped else None
-            return PairedSampler(self.groups, self.args.seed, lengths, self.args.train_batch_size, self.draws)
+            # Every process builds the whole epoch and accelerate deals its batches: megabatches of global batches.
+            global_batch = self.args.train_batch_size * self.args.world_size
+            return PairedSampler(self.groups, self.args.seed, lengths, global_batch, self.draws)
         return super()._get_train_sampler(train_dataset)
 
     def compute_loss(
@@ -212,7 +249,26 @@ class StanceTrainer(Trainer):
             loss = distillation_loss(outputs.logits, labels, teacher, gold, self.distill, self.class_weight)
         else:
             loss = stance_loss(outputs.logits, labels, self.class_weight)
+            if model.training and self.args.world_size > 1:
+                loss = loss * self._ddp_share(labels)
         return (loss, outputs) if return_outputs else loss
+
+    def _ddp_share(self, labels: torch.Tensor) -> torch.Tensor:
+        """N × this process's part of the global batch's loss weight (the class weights of its labels).
+
+        DDP averages the N processes' gradients. Each process's loss is a weighted
+        mean over its own batch, so with class weights the plain average would
+        differ from the weighted mean over the global batch that one process with
+        that batch takes; scaled by this factor it is the same. Without class
+        weights and with equal batches the factor is exactly 1.
+        """
+        weight = (
+            self.class_weight.to(labels.device)[labels].sum()
+            if self.class_weight is not None
+            else torch.tensor(float(labels.numel()), device=labels.device)
+        )
+        total = self.accelerator.reduce(weight.detach().clone(), reduction="sum")
+        return self.args.world_size * weight / total
 
 
 class _Collator:
@@ -464,21 +520,25 @@ def save_folder_atomically(trainer: Trainer, output_dir: str | Path, extra: Call
     """Save the trainer's model, then `extra(folder)`, atomically (`stance.files.atomic_path`).
 
     A reader never sees a half-written model: until the rename, the folder has a
-    different name and carries an `.incomplete` marker.
+    different name and carries an `.incomplete` marker. Under DDP only the first
+    process (rank 0 of all nodes) writes; every process waits at a barrier until
+    the folder is there, so none returns before it.
     """
     final = resolve_path(output_dir).absolute()
-    with atomic_path(final) as staging:
-        staging.mkdir(parents=True)
-        (staging / ".incomplete").touch()
-        trainer.save_model(str(staging))
-        # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
-        (staging / "training_args.bin").unlink(missing_ok=True)
-        extra(staging)
-        # A finder attached inside a stance model folder survives retraining the stance model.
-        if (final / "mentions").is_dir() and not (staging / "mentions").exists():
-            shutil.copytree(final / "mentions", staging / "mentions")
-        (staging / ".incomplete").unlink()
-    log.info("model saved to %s", final)
+    if trainer.is_world_process_zero():
+        with atomic_path(final) as staging:
+            staging.mkdir(parents=True)
+            (staging / ".incomplete").touch()
+            trainer.save_model(str(staging))
+            # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
+            (staging / "training_args.bin").unlink(missing_ok=True)
+            extra(staging)
+            # A finder attached inside a stance model folder survives retraining the stance model.
+            if (final / "mentions").is_dir() and not (staging / "mentions").exists():
+                shutil.copytree(final / "mentions", staging / "mentions")
+            (staging / ".incomplete").unlink()
+        log.info("model saved to %s", final)
+    trainer.accelerator.wait_for_everyone()
     return final
 
 

@@ -216,24 +216,15 @@ def shard_records(data: bytes, suffix: str, shown: str) -> Iterator[Article | Pr
     its row number (from 1) standing for the line. A Parquet file that cannot
     be read at all raises `UnreadableShard`.
     """
-    from stance.readers.raw import _jsonl_record
+    from stance.readers.raw import _jsonl_record, jsonl_records
 
+    if suffix != ".parquet":
+        yield from jsonl_records(io.BytesIO(data), shown)  # lines as a file reads them: split at \n only
+        return
     records = 0
-    if suffix == ".parquet":
-        for number, line in _parquet_lines(data, shown):
-            records += 1
-            yield line if isinstance(line, Problem) else _jsonl_record(line, shown, number)
-    else:
-        for number, raw in enumerate(io.BytesIO(data), start=1):  # lines as a file reads them: split at \n only
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-            except UnicodeDecodeError as exc:
-                records += 1
-                yield Problem(shown, f"not UTF-8 text (byte {exc.start})", line=number)
-                continue
-            if line:
-                records += 1
-                yield _jsonl_record(line, shown, number)
+    for number, line in _parquet_lines(data, shown):
+        records += 1
+        yield line if isinstance(line, Problem) else _jsonl_record(line, shown, number)
     if records == 0:
         yield Problem(shown, "empty file: no records")
 

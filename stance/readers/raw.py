@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from stance.actors import Gazetteer
@@ -102,23 +102,28 @@ def iter_inputs(path: str | Path, gazetteer: Gazetteer) -> Iterator[Article | Pr
 
 def _iter_jsonl(file: Path) -> Iterator[Article | Problem]:
     shown = display_path(file)
-    records = 0
     try:
         handle = file.open("rb")
     except OSError as exc:
         yield Problem(shown, f"cannot read: {exc.strerror}")
         return
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-            except UnicodeDecodeError as exc:
-                records += 1
-                yield Problem(shown, f"not UTF-8 text (byte {exc.start})", line=number)
-                continue
-            if line:
-                records += 1
-                yield _jsonl_record(line, shown, number)
+        yield from jsonl_records(handle, shown)
+
+
+def jsonl_records(lines: Iterable[bytes], shown: str) -> Iterator[Article | Problem]:
+    """The articles of JSONL lines (bytes, as a binary file yields them), or the Problem with each bad one."""
+    records = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+        except UnicodeDecodeError as exc:
+            records += 1
+            yield Problem(shown, f"not UTF-8 text (byte {exc.start})", line=number)
+            continue
+        if line:
+            records += 1
+            yield _jsonl_record(line, shown, number)
     if records == 0:
         yield Problem(shown, "empty file: no records")
 

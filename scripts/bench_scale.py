@@ -131,9 +131,10 @@ def bench_training(model: str = "minilm", steps: tuple[int, int] = (4, 16), glob
     for procs in (1, 2):
         runtimes = []
         for n_steps in steps:
-            with tempfile.TemporaryDirectory() as tmp, socket() as sock:
+            with socket() as sock:  # a free port, let go before torchrun binds it
                 sock.bind(("127.0.0.1", 0))
                 port = sock.getsockname()[1]
+            with tempfile.TemporaryDirectory() as tmp:
                 args = [
                     f"model={model}",
                     f"train.batch_size={global_batch // procs}",
@@ -271,6 +272,8 @@ def main() -> None:
         "model_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "inference": bench_ray(args.model, args.articles, args.n, args.shards),
     }
+    # The inference figures are kept even if the training part fails.
+    Path(args.results + ".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if not args.no_training:
         result["training"] = bench_training()
     result["capacity"] = capacity(result["inference"])

@@ -51,6 +51,7 @@ import glob
 import io
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -598,6 +599,16 @@ def _collect(batches: Iterable[Any], shards: list[Shard], manifest: Path) -> tup
     return written, unreadable
 
 
+def local_cpus(cores: int, options: Any) -> int:
+    """Logical CPUs of a local Ray: one per core for the scoring actors, plus room for the light stages.
+
+    Parsing and pair finding use little CPU beside scoring; counting them against
+    the cores would leave a 2-core machine one scoring actor instead of two.
+    """
+    light = int(options.pair_concurrency) * float(options.pair_num_cpus) + PARSE_CPUS
+    return cores + math.ceil(light)
+
+
 def start_ray(options: Any) -> float | None:
     """Join a Ray cluster (`ray.address`, else `$RAY_ADDRESS`) or start a local one; seconds taken, None if up already.
 
@@ -614,9 +625,36 @@ def start_ray(options: Any) -> float | None:
     if address:
         ray.init(address=str(address), log_to_driver=True)
     else:
-        cpus = options.get("local_cpus")
-        ray.init(num_cpus=int(cpus) if cpus else None, include_dashboard=False, log_to_driver=True)
+        cpus = options.get("local_cpus") or local_cpus(os.cpu_count() or 1, options)
+        ray.init(num_cpus=int(cpus), include_dashboard=False, log_to_driver=True)
     return time.perf_counter() - began
+
+
+def fitting_scorers(cluster_cpus: float, options: Any) -> int:
+    """How many of the `ray.concurrency` scoring actors the cluster's CPUs hold at once, beside the pair finders."""
+    left = cluster_cpus - int(options.pair_concurrency) * float(options.pair_num_cpus)
+    per_actor = float(options.num_cpus)
+    fit = int(left // per_actor) if per_actor > 0 else int(options.concurrency)
+    return max(0, min(int(options.concurrency), fit))
+
+
+def _warn_if_cramped(options: Any) -> None:
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    fit = fitting_scorers(cpus, options)
+    if fit < int(options.concurrency):
+        # Ray does not refuse such a pool: it runs the actors that fit and the job is silently slower.
+        log.warning(
+            "the cluster has %g CPUs: %d pair finders × %g CPUs and %d scoring actors × %g CPUs do not fit; "
+            "%d scoring actor(s) run at once (lower ray.num_cpus / ray.pair_num_cpus, or add nodes)",
+            cpus,
+            int(options.pair_concurrency),
+            float(options.pair_num_cpus),
+            int(options.concurrency),
+            float(options.num_cpus),
+            fit,
+        )
 
 
 def _ray_options(cfg: Any) -> Any:
@@ -713,6 +751,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     if pending:
         ray_init_s = start_ray(options)
         try:
+            _warn_if_cramped(options)
             dataset = build_dataset(pending, spec, options)
             batches = dataset.iter_batches(batch_format="pyarrow", batch_size=None)
             written, unreadable = _collect(batches, pending, output / MANIFEST)

@@ -122,7 +122,7 @@ class RaySettings:
     """stance-predict's `ray:` block, read with `engine=ray` (see stance.engine_ray)."""
 
     address: str | None = None  # null: $RAY_ADDRESS if set, else a local Ray started for the run
-    local_cpus: int | None = None  # CPUs of a local Ray started here (null: all of this machine's)
+    local_cpus: int | None = None  # logical CPUs of a local Ray started here (null: the cores + 1 for light stages)
     concurrency: int = 1  # scoring actors, each loading the model once
     num_cpus: float = 1  # CPUs per scoring actor (its torch threads, unless threads= is set)
     num_gpus: float = 0  # GPUs per scoring actor

@@ -23,7 +23,15 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from stance.batch import predict_files, read_predictions  # noqa: E402
-from stance.engine_ray import ERRORS, FAIL_ONCE_ENV, MANIFEST, list_shards, predict_shards  # noqa: E402
+from stance.engine_ray import (  # noqa: E402
+    ERRORS,
+    FAIL_ONCE_ENV,
+    MANIFEST,
+    fitting_scorers,
+    list_shards,
+    local_cpus,
+    predict_shards,
+)
 from stance.errors import StanceError  # noqa: E402
 from stance.schema import OUTPUT_FIELDS  # noqa: E402
 
@@ -225,6 +233,20 @@ def test_engine_is_checked_and_shard_names_must_not_collide(tmp_path: Path) -> N
         list_shards(str(tmp_path), tmp_path / "out")
     with pytest.raises(StanceError, match=r"no \.jsonl or \.parquet shards"):
         list_shards(str(tmp_path / "*.txt"), tmp_path / "out")
+
+
+def test_the_scoring_actors_that_fit_beside_the_pair_finders() -> None:
+    """`ray start --head` on 2 cores gives 2 CPUs: 2 scorers × 1 CPU and a 0.5-CPU pair finder do not fit."""
+    cfg = apply_config("predict", "model_dir=m", "input=i", "output=o", "ray.concurrency=2")
+    assert fitting_scorers(2, cfg.ray) == 1
+    assert fitting_scorers(3, cfg.ray) == 2
+    assert fitting_scorers(64, cfg.ray) == 2
+    assert fitting_scorers(0.5, cfg.ray) == 0
+    # A local Ray on 2 cores gets room for both scorers and the light stages.
+    assert local_cpus(2, cfg.ray) == 3
+    assert fitting_scorers(local_cpus(2, cfg.ray), cfg.ray) == 2
+    half = apply_config("predict", "model_dir=m", "input=i", "output=o", "ray.concurrency=3", "ray.num_cpus=0.5")
+    assert fitting_scorers(2, half.ray) == 3
 
 
 def test_the_stages_in_process_drop_only_an_article_that_cannot_be_scored(trained, tmp_path: Path) -> None:

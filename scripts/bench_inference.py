@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchkit import ROOT, commit, cpu, setup
+from benchkit import ROOT, commit, cpu, repo_relative, setup
 
 if TYPE_CHECKING:
     from stance.schema import Article
@@ -573,11 +573,11 @@ def main() -> None:
                 flush=True,
             )
     report = {
-        "command": "python scripts/bench_inference.py " + " ".join(sys.argv[1:]),
+        "command": repo_relative("python scripts/bench_inference.py " + " ".join(sys.argv[1:])),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "hardware": hardware(),
-        "model": str(Path(args.model).relative_to(ROOT)) if args.model.startswith(str(ROOT)) else args.model,
+        "model": repo_relative(args.model),
         "weights_sha256": weights_sha256(args.model),
         "model_run": model_run(args.model),
         "config": {

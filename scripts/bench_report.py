@@ -507,7 +507,7 @@ def run(
     for t in readers:
         t.join()
     return {
-        "command": shlex.join(command),
+        "command": benchkit.repo_relative(shlex.join(command)),
         "returncode": proc.returncode,
         "wall_s": round(wall, 2),
         "peak_tree_rss_bytes": peak,
@@ -654,7 +654,7 @@ def render(r: dict[str, Any]) -> str:
         f"{AFFILIATIONS} affiliations. {_mb(data['bytes'])} on disk (zstd).",
         f"- Generation: {data['generation_s']} s, peak RSS {_mb(data['generation_peak_rss_bytes'])} "
         f"({'reused from an earlier run' if data['reused'] else 'generated in this run'}, {data['generated_at']}).",
-        f"- Command: `{run_['command'].replace(str(ROOT) + '/', '')}`, pinned to CPUs {run_['cores']}, "
+        f"- Command: `{run_['command']}`, pinned to CPUs {run_['cores']}, "
         f"OMP/MKL/OpenBLAS threads = {p['cores']}; exit code {run_['returncode']}.",
         "",
         "| measure | value | target | met |",

@@ -11,6 +11,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def repo_relative(text: str) -> str:
+    """`text` with this checkout's absolute path taken out, so results name no one machine's folders."""
+    return text.replace(str(ROOT) + "/", "")
+
+
 def setup() -> None:
     """Import `stance` from this checkout and never reach for a model hub (set before transformers loads)."""
     sys.path.insert(0, str(ROOT))

@@ -194,6 +194,10 @@ class _Part:
     skip: int  # leading sentences that are only context here (scored with the previous chunk)
     last: bool  # the article's last chunk: the article is complete after it
 
+    def article_index(self, sentence_index: int) -> int | None:
+        """The article's index of this chunk's sentence `sentence_index`; None for a leading context sentence."""
+        return None if sentence_index < self.skip else sentence_index + self.first
+
 
 def article_parts(article: Article, chunk_sentences: int, context: int) -> Iterator[_Part]:
     """The article as chunks of `chunk_sentences` sentences (each with its `context` preceding ones)."""
@@ -213,10 +217,24 @@ def article_parts(article: Article, chunk_sentences: int, context: int) -> Itera
         yield _Part(part, article.id, article.origin, start, lo - start, hi == n)
 
 
-def _where(origin: str) -> tuple[str, int | None]:
+def split_origin(origin: str) -> tuple[str, int | None]:
     """(file, line) of an article's origin (`file` or `file:line`)."""
     file, _, line = origin.rpartition(":")
     return (file, int(line)) if file and line.isdigit() else (origin, None)
+
+
+def first_of_each_id(items: Iterable[Article | Problem]) -> Iterator[Article | Problem]:
+    """`items`, with each article whose id came before turned into a `Problem` naming both places."""
+    seen: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Article):
+            if item.id in seen:
+                file, line = split_origin(item.origin)
+                why = f"duplicate article id (first at {seen[item.id]}); skipped"
+                yield Problem(file, why, line=line, article=item.id)
+                continue
+            seen[item.id] = item.origin
+        yield item
 
 
 class _BatchJob:
@@ -256,17 +274,10 @@ class _BatchJob:
         self.failed_inputs += 1
 
     def parts(self, items: Iterable[Article | Problem]) -> Iterator[_Part]:
-        seen: dict[str, str] = {}
-        for item in progress(items, desc="articles", unit="article"):
+        for item in first_of_each_id(progress(items, desc="articles", unit="article")):
             if isinstance(item, Problem):
                 self.problem(item)
                 continue
-            if item.id in seen:
-                file, line = _where(item.origin)
-                why = f"duplicate article id (first at {seen[item.id]}); skipped"
-                self.problem(Problem(file, why, line=line, article=item.id))
-                continue
-            seen[item.id] = item.origin
             if item.id in self.done:
                 continue
             for part in article_parts(item, self.chunk_sentences, self.classifier.encoding.context_sentences):
@@ -275,12 +286,11 @@ class _BatchJob:
 
     def row(self, part: _Part, prediction: PairPrediction) -> None:
         """Write one scored row of a chunk (rows of its leading context sentences belong to the chunk before)."""
-        if prediction.sentence_index < part.skip:
+        index = part.article_index(prediction.sentence_index)
+        if index is None:
             return
-        if part.article.id != part.article_id or part.first:
-            prediction = replace(
-                prediction, article_id=part.article_id, sentence_index=prediction.sentence_index + part.first
-            )
+        if part.article.id != part.article_id or index != prediction.sentence_index:
+            prediction = replace(prediction, article_id=part.article_id, sentence_index=index)
         self.writer.write(prediction)
         self.article_pairs += 1
 
@@ -355,14 +365,14 @@ class _BatchJob:
             if isinstance(scored, Exception):
                 self.rollback()
                 self.failed_ids.add(part.article_id)
-                file, line = _where(part.origin)
+                file, line = split_origin(part.origin)
                 why = f"could not be scored: {type(scored).__name__}: {scored}"
                 self.problem(Problem(file, why, line=line, article=part.article_id))
                 continue
             self._write([part], scored)
 
 
-def _job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
+def job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
     """What makes two runs the same job: resuming is refused when any of it differs.
 
     The gazetteer is compared by content: an edited list would otherwise mix
@@ -407,7 +417,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         raise StanceError(f"input {display_path(source)} does not exist")
     input_kind(source)  # an input of an unknown kind fails here, before any output is written
     gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir), DEFAULT_PREDICT_GAZETTEER)
-    job = _job_description(cfg, kind, gazetteer)
+    job = job_description(cfg, kind, gazetteer)
     log_path = progress_path(output)
     errors_path = output.with_name(output.stem + ".errors.jsonl")
     summary_path = output.with_name(output.stem + ".summary.json")

@@ -217,7 +217,7 @@ def shard_records(data: bytes, suffix: str, shown: str) -> Iterator[Article | Pr
     its row number (from 1) standing for the line. A Parquet file that cannot
     be read at all raises `UnreadableShard`.
     """
-    from stance.readers.raw import _jsonl_record, jsonl_records
+    from stance.readers.raw import jsonl_record, jsonl_records
 
     if suffix != ".parquet":
         yield from jsonl_records(io.BytesIO(data), shown)  # lines as a file reads them: split at \n only
@@ -225,7 +225,7 @@ def shard_records(data: bytes, suffix: str, shown: str) -> Iterator[Article | Pr
     records = 0
     for number, line in _parquet_lines(data, shown):
         records += 1
-        yield line if isinstance(line, Problem) else _jsonl_record(line, shown, number)
+        yield line if isinstance(line, Problem) else jsonl_record(line, shown, number)
     if records == 0:
         yield Problem(shown, "empty file: no records")
 
@@ -271,27 +271,23 @@ def _jsonable(value: Any) -> bool:
 
 def parse_shards(batch: Any, shown: dict[str, str]) -> Any:
     """Stage 1 (tasks): shards' bytes → one `article` row per article, `problem` rows, one `end` row per shard."""
+    from stance.batch import first_of_each_id
+
     schema = _stream_schema()
     out: list[dict[str, Any]] = []
     for data, path in zip(batch.column("bytes").to_pylist(), batch.column("path").to_pylist(), strict=True):
         name = Path(path).name
         where = shown.get(name, name)
-        seen: dict[str, str] = {}
         articles, start = 0, len(out)
 
         def problem(p: Problem, name: str = name) -> None:
             out.append({"shard": name, "kind": "problem", "payload": json.dumps({"problem": asdict(p)})})
 
         try:
-            for item in shard_records(data, Path(name).suffix.lower(), where):
+            for item in first_of_each_id(shard_records(data, Path(name).suffix.lower(), where)):
                 if isinstance(item, Problem):
                     problem(item)
-                elif item.id in seen:
-                    line = int(item.origin.rpartition(":")[2])
-                    why = f"duplicate article id (first at {seen[item.id]}); skipped"
-                    problem(Problem(where, why, line=line, article=item.id))
                 else:
-                    seen[item.id] = item.origin
                     fields = ("id", "sentences", "title", "source", "date", "url", "origin")
                     payload = json.dumps({k: getattr(item, k) for k in fields}, ensure_ascii=False)
                     out.append({"shard": name, "kind": "article", "article_seq": articles, "payload": payload})
@@ -372,9 +368,10 @@ class PairFinder:
             for (shard, seq, meta, part), rows in zip(group, found, strict=True):
                 n = pairs_of.setdefault((shard, seq), 0)
                 for example in rows:
-                    if example["sentence_index"] < part.skip:
+                    index = part.article_index(example["sentence_index"])
+                    if index is None:
                         continue  # a leading context sentence: scored with the chunk before
-                    example["sentence_index"] += part.first
+                    example["sentence_index"] = index
                     example["article_id"] = part.article_id
                     payload = json.dumps({"row": example, "meta": meta}, ensure_ascii=False)
                     out.append({"shard": shard, "kind": "pair", "article_seq": seq, "pair_seq": n, "payload": payload})
@@ -425,6 +422,8 @@ class PairScorer:
         os._exit(1)  # a worker dying mid-batch, as a lost node or an OOM kill does
 
     def __call__(self, batch: Any) -> Any:
+        from stance.batch import split_origin
+
         self._die_once()
         out: list[dict[str, Any]] = []
         articles: dict[tuple[str, int], _ArticlePairs] = {}
@@ -448,11 +447,9 @@ class PairScorer:
                 try:
                     out += self._score([item])
                 except Exception as exc:
-                    line = item.origin.rpartition(":")[2]
+                    file, line = split_origin(item.origin)
                     why = f"could not be scored: {type(exc).__name__}: {exc}"
-                    problem = Problem(
-                        item.shard, why, line=int(line) if line.isdigit() else None, article=item.article.id
-                    )
+                    problem = Problem(file, why, line=line, article=item.article.id)
                     payload = json.dumps({"problem": asdict(problem), "dropped": len(item.rows)})
                     out.append({"shard": item.shard, "kind": "problem", "article_seq": item.seq, "payload": payload})
         return _table(out, _scored_schema())
@@ -715,7 +712,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     (complete before), `unreadable`; articles, articles without pairs and pairs
     over every complete shard; `failed_inputs` (the lines of `errors.jsonl`).
     """
-    from stance.batch import DEFAULT_PREDICT_GAZETTEER, _job_description
+    from stance.batch import DEFAULT_PREDICT_GAZETTEER, job_description
     from stance.model import check_model_folder, choose_gazetteer
 
     options = _ray_options(cfg)
@@ -725,7 +722,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     shards = list_shards(str(cfg.input), output)
     model_dir = check_model_folder(cfg.model_dir).absolute()  # a broken model folder stops here, before Ray starts
     gazetteer = choose_gazetteer(cfg.get("gazetteer"), model_dir, DEFAULT_PREDICT_GAZETTEER)
-    job = {**_job_description(cfg, "parquet-shards", gazetteer), "engine": "ray"}
+    job = {**job_description(cfg, "parquet-shards", gazetteer), "engine": "ray"}
     overwrite = bool(cfg.get("overwrite", False))
     done = complete_shards(shards, _start_output(output, job, overwrite))
     pending = [s for s in shards if s.name not in done]

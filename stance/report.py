@@ -879,7 +879,8 @@ def build_report(cfg: Any) -> dict[str, Any]:
                     (
                         f"Net stance by {options.freq} and outlet group",
                         output / "timeseries_by_group.png",
-                        "One line per outlet group; bands are 95% intervals over the articles of each month and group.",
+                        f"One line per outlet group; bands are 95% intervals over the articles of each {options.freq} "
+                        "and group.",
                     )
                 )
             if draw_series(comparison, output / "groups.png", "Net stance by outlet group", by="group"):

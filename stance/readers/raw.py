@@ -123,12 +123,12 @@ def jsonl_records(lines: Iterable[bytes], shown: str) -> Iterator[Article | Prob
             continue
         if line:
             records += 1
-            yield _jsonl_record(line, shown, number)
+            yield jsonl_record(line, shown, number)
     if records == 0:
         yield Problem(shown, "empty file: no records")
 
 
-def _jsonl_record(line: str, shown: str, number: int) -> Article | Problem:
+def jsonl_record(line: str, shown: str, number: int) -> Article | Problem:
     """One JSONL line → an Article, or the Problem with it (every field checked)."""
     try:
         record = json.loads(line)

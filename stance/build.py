@@ -7,7 +7,7 @@ import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -381,9 +381,11 @@ def mix_parts(data_cfg: Any) -> dict[str, Any]:
     for name, part in parts.items():
         if part.get("format") == "mix":
             raise StanceError(f"data.parts.{name}: a mix cannot contain another mix")
-        out[str(name)] = OmegaConf.merge(
-            part, {"name": str(name), "context_sentences": int(data_cfg.context_sentences)}
-        )
+        # One model encodes every part, so the mix's context window holds; `data.pairs` set on the mix holds too.
+        shared = {"name": str(name), "context_sentences": int(data_cfg.context_sentences)}
+        if data_cfg.get("pairs") is not None:
+            shared["pairs"] = str(data_cfg.pairs)
+        out[str(name)] = OmegaConf.merge(part, shared)
     return out
 
 
@@ -415,11 +417,22 @@ def training_gazetteer(cfg: Any, data_cfg: Any = None) -> str:
     return str(cfg.get("gazetteer") or (data_cfg if data_cfg is not None else cfg.data).gazetteer)
 
 
-def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_capped: bool = False) -> DatasetDict:
+def _labelled(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions, _: Any) -> DatasetDict:
+    return build_dataset(articles, gazetteer, options)
+
+
+def dataset_from_config(
+    cfg: Any,
+    skipped: list[Problem] | None = None,
+    keep_capped: bool = False,
+    builder: Callable[[Sequence[Article], Gazetteer, BuildOptions, Any], DatasetDict] = _labelled,
+) -> DatasetDict:
     """Read the configured data and build its DatasetDict in memory (malformed external records into `skipped`).
 
     `data.format=mix` builds each corpus of `data.parts` with its own options
     and joins them; each example's `corpus` column says where it came from.
+    `builder(articles, gazetteer, options, data_cfg)` builds one corpus: the
+    labelled pairs by default; `stance.found.training_builder` for `data.pairs=found`.
     """
     seed = int(cfg.seed)
     if cfg.data.get("format") == "mix":
@@ -428,22 +441,24 @@ def dataset_from_config(cfg: Any, skipped: list[Problem] | None = None, keep_cap
             gazetteer = load_gazetteer(training_gazetteer(cfg, part))
             articles = read_articles(part, gazetteer, skipped)
             log.info("read %d articles (%s, part of %s)", len(articles), name, cfg.data.name)
-            built.append(build_dataset(articles, gazetteer, build_options(part, seed, keep_capped)))
+            built.append(builder(articles, gazetteer, build_options(part, seed, keep_capped), part))
         return concatenate_splits(built)
     gazetteer = load_gazetteer(training_gazetteer(cfg))
     articles = read_articles(cfg.data, gazetteer, skipped)
     log.info("read %d articles (%s)", len(articles), cfg.data.name)
-    return build_dataset(articles, gazetteer, build_options(cfg.data, seed, keep_capped))
+    return builder(articles, gazetteer, build_options(cfg.data, seed, keep_capped), cfg.data)
 
 
-def build_from_config(cfg: Any) -> dict[str, dict[str, int]]:
+def build_from_config(
+    cfg: Any, builder: Callable[[Sequence[Article], Gazetteer, BuildOptions, Any], DatasetDict] = _labelled
+) -> dict[str, dict[str, int]]:
     """stance-build: build the dataset, save it with its stats table, print the table.
 
     Malformed records of an external corpus that were skipped are listed in
     `skipped.jsonl` beside the dataset, one problem per line.
     """
     skipped: list[Problem] = []
-    dataset = dataset_from_config(cfg, skipped)
+    dataset = dataset_from_config(cfg, skipped, builder=builder)
     output_dir = resolve_path(cfg.output_dir)
     table = save_dataset(dataset, output_dir)
     write_problems(skipped, output_dir / "skipped.jsonl")

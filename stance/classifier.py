@@ -188,17 +188,7 @@ class StanceClassifier:
 
     def pairs_of_many(self, articles: Sequence[Article]) -> list[list[dict[str, Any]]]:
         """`pairs_of` for several articles, their sentences put through the mention finder in one batched call."""
-        found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
-        if self.mention_finder is not None:
-            spans = self.mention_finder.find([s for a in articles for s in a.sentences])
-            at = 0
-            for k, article in enumerate(articles):
-                found[k] = spans[at : at + len(article.sentences)]
-                at += len(article.sentences)
-        return [
-            article_pairs(a, self.gazetteer, self.encoding.context_sentences, f, self.actors)
-            for a, f in zip(articles, found, strict=True)
-        ]
+        return find_pairs(articles, self.gazetteer, self.encoding.context_sentences, self.mention_finder, self.actors)
 
     def predict_articles(
         self, articles: Iterable[Article], show_progress: bool = False, chunk_pairs: int = 1024
@@ -251,6 +241,28 @@ class StanceClassifier:
                     **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1
+
+
+def find_pairs(
+    articles: Sequence[Article],
+    gazetteer: Gazetteer,
+    context_sentences: int,
+    finder: MentionFinder | None = None,
+    actors: str = "gazetteer",
+    show_progress: bool = False,
+) -> list[list[dict[str, Any]]]:
+    """Every article's actor pairs as model inputs, the finder run over all their sentences in one batched call.
+
+    What `stance-predict` pairs, and what training on the path's pairs (`data.pairs=found`) is built from.
+    """
+    found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
+    if finder is not None and actors != "gazetteer":
+        spans = finder.find([s for a in articles for s in a.sentences], show_progress=show_progress)
+        at = 0
+        for k, article in enumerate(articles):
+            found[k] = spans[at : at + len(article.sentences)]
+            at += len(article.sentences)
+    return [article_pairs(a, gazetteer, context_sentences, f, actors) for a, f in zip(articles, found, strict=True)]
 
 
 def article_pairs(

@@ -99,6 +99,15 @@ def evaluate_main(cfg: DictConfig) -> None:
                 f"support P/R/F1 {support['precision']:.3f}/{support['recall']:.3f}/{support['f1']:.3f}, "
                 f"oppose P/R/F1 {oppose['precision']:.3f}/{oppose['recall']:.3f}/{oppose['f1']:.3f}"
             )
+            edges = path["edges"]
+            print(
+                "article edges: "
+                + "; ".join(
+                    f"{rule} P/R/F1 {edges[rule]['precision']:.3f}/{edges[rule]['recall']:.3f}/{edges[rule]['f1']:.3f}"
+                    for rule in ("any sentence", "net stance")
+                )
+                + f" ({edges['gold_edges']} gold edges)"
+            )
         print(f"report and metrics written to {results['output_dir']}")
 
     _run(job, cfg)

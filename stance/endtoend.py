@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from stance.actors import Gazetteer
+from stance.actors import Gazetteer, pair_mentions
 from stance.build import article_gazetteer, article_group, sentence_mentions
-from stance.metrics import POLAR_IDS, bootstrap_macro_f1
+from stance.metrics import POLAR_IDS, bootstrap_macro_f1, cluster_interval
 from stance.readers.raw import article_from_text
 from stance.schema import STANCES, Article, PairKey
 
@@ -49,6 +49,7 @@ class FoundPair:
     stance: str
     polar_probability: float
     model_input: tuple[Any, ...] = ()  # what the encoder read (see `model_input`)
+    probabilities: tuple[float, ...] = ()  # P(support), P(oppose), P(neutral)
 
 
 INPUT_FIELDS = ("text", "context", "actor", "target", "actor_start", "actor_end", "target_start", "target_end")
@@ -127,16 +128,54 @@ class _EntityMap:
         return best
 
 
+def path_articles(gold: Sequence[Article]) -> list[Article]:
+    """The gold articles as a user hands them in: their text re-split by the project's splitter, with their date."""
+    raw = [article_from_text(a.id, article_text(a)[0]) for a in gold]
+    for article, original in zip(raw, gold, strict=True):
+        article.date = original.date  # roles and roll-ups follow the article's date, as in stance-predict
+    return raw
+
+
+class GoldMatcher:
+    """Puts the prediction path's rows in gold terms: (gold article, gold sentence, gold actor, gold target).
+
+    The one matcher for scoring the path (`found_pairs`) and for training on what it finds
+    (`stance.found`): sentences by overlap, actors by name or by overlapping the gold entity's mention.
+    """
+
+    def __init__(self, gold: Sequence[Article], raw: Sequence[Article], gazetteer: Gazetteer) -> None:
+        self.texts = {a.id: article_text(a) for a in gold}
+        self.gold = {a.id: a for a in gold}
+        self.raw = {a.id: a for a in raw}
+        self.maps = {a.id: _EntityMap(a, gazetteer, self.texts[a.id][1]) for a in gold}
+        self.located = {a.id: _locate(self.texts[a.id][0], a.sentences) for a in raw}
+
+    def key(self, row: dict[str, Any]) -> PairKey | None:
+        """The gold key of one path row; None when it cannot be placed or names one entity at both ends."""
+        article_id, i = row["article_id"], row["sentence_index"]
+        start = self.located[article_id][i]
+        if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
+            return None
+        sentence = self.raw[article_id].sentences[i]
+        starts = self.texts[article_id][1]
+        index = _gold_sentence(start, start + len(sentence), starts, self.gold[article_id].sentences)
+        entities = []
+        for role in ("actor", "target"):
+            # The mention the model marked for this actor (the path's own finding, gazetteer or found).
+            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if row[f"{role}_start"] >= 0 else []
+            entities.append(self.maps[article_id].entity(row[role], spans, index))
+        if entities[0] == entities[1]:
+            return None
+        return PairKey(article_id, index, entities[0], entities[1])
+
+
 def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], dict[str, Any]]:
     """Run the prediction path on the gold articles' text; every scored pair in gold terms, and counts and times.
 
     `classifier` is a `StanceClassifier`: its `pairs_of` (sentence split text, gazetteer actors) and
     `predict_proba` are what `stance-predict` runs; pairs are found once and scored in one batched call.
     """
-    texts = {a.id: article_text(a) for a in gold}
-    raw = [article_from_text(a.id, texts[a.id][0]) for a in gold]
-    for article, original in zip(raw, gold, strict=True):
-        article.date = original.date  # roles and roll-ups follow the article's date, as in stance-predict
+    raw = path_articles(gold)
     started = time.perf_counter()
     per_article = classifier.pairs_of_many(raw)
     finding_s = time.perf_counter() - started
@@ -149,32 +188,18 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
         "articles_without_pairs": sum(1 for r in per_article if not r),
     }
     calls = classifier.decision.labels(probs).tolist()  # the model folder's neutral/polar call, as predict makes it
-    by_id = {a.id: a for a in gold}
-    split_by_id = {a.id: a for a in raw}
-    maps = {a.id: _EntityMap(a, classifier.gazetteer, texts[a.id][1]) for a in gold}
-    located = {a.id: _locate(texts[a.id][0], a.sentences) for a in raw}
+    matcher = GoldMatcher(gold, raw, classifier.gazetteer)
     found: dict[PairKey, FoundPair] = {}
     for row, p, call in zip(rows, probs.tolist(), calls, strict=True):
-        article_id, i = row["article_id"], row["sentence_index"]
-        start = located[article_id][i]
-        if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
+        key = matcher.key(row)
+        if key is None:
             continue
-        sentence = split_by_id[article_id].sentences[i]
-        index = _gold_sentence(start, start + len(sentence), texts[article_id][1], by_id[article_id].sentences)
-        entities = []
-        for role in ("actor", "target"):
-            # The mention the model marked for this actor (the path's own finding, gazetteer or found).
-            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if row[f"{role}_start"] >= 0 else []
-            entities.append(maps[article_id].entity(row[role], spans, index))
-        if entities[0] == entities[1]:
-            continue
-        key = PairKey(article_id, index, entities[0], entities[1])
         stance = STANCES[call]
         polar = max(p[STANCES.index("support")], p[STANCES.index("oppose")])
         kept = found.get(key)
         # A gold sentence split in two can hold the same pair twice: keep the more confident call.
         if kept is None or (stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
-            found[key] = FoundPair(key, stance, polar, model_input(row))
+            found[key] = FoundPair(key, stance, polar, model_input(row), tuple(p))
     return list(found.values()), {"pairs_scored": len(rows), **timing}
 
 
@@ -200,6 +225,7 @@ def score_found(
     named = {k for k in polar if _named(types[k.article_id], k.actor) and _named(types[k.article_id], k.target)}
     reachable = _named_in_sentence(gold, named)
     macro = float(np.mean(f1)) if len(keys) else float("nan")
+    orders = mention_orders(gold, keys)
     low, high = (
         bootstrap_macro_f1(y_true, y_pred, resamples, seed, [groups[k.article_id] for k in keys], POLAR_IDS)
         if resamples > 0 and len(keys)
@@ -230,13 +256,130 @@ def score_found(
         },
         "macro_f1_support_oppose": macro,
         "macro_f1_support_oppose_ci95": [low, high],
+        "by_direction": {
+            order: polar_scores(y_true[mask], y_pred[mask])
+            for order in ORDERS
+            if (mask := np.asarray([orders[k] == order for k in keys], dtype=bool)).any()
+        },
+        "edges": score_edges(gold, found, resamples, seed),
     }
+
+
+# Where the actor is named in the sentence relative to the target: direction is read, not guessed from order.
+ORDERS = ("actor first", "target first", "not both named")
+
+
+def mention_order(actor_start: int, target_start: int) -> str:
+    """Whether the actor's mention comes before the target's; "not both named" when one is not marked."""
+    if actor_start < 0 or target_start < 0:
+        return ORDERS[2]
+    return ORDERS[0] if actor_start < target_start else ORDERS[1]
+
+
+def mention_orders(gold: Sequence[Article], keys: Sequence[PairKey]) -> dict[PairKey, str]:
+    """The mention order of each key in its gold sentence, by the corpus's own surface forms (as the builder marks)."""
+    empty = Gazetteer(actors={})
+    by_id = {a.id: a for a in gold}
+    local: dict[str, Gazetteer] = {}
+    mentions: dict[tuple[str, int], list[Any]] = {}
+    out = {}
+    for key in keys:
+        article = by_id[key.article_id]
+        if article.id not in local:
+            local[article.id] = article_gazetteer(article, empty)
+        where = (key.article_id, key.sentence)
+        if where not in mentions:
+            mentions[where] = sentence_mentions(article, key.sentence, local[article.id])
+        a, t = pair_mentions(mentions[where], key.actor, key.target)
+        out[key] = mention_order(a.start if a else -1, t.start if t else -1)
+    return out
+
+
+def polar_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """Support and oppose F1 and their macro mean, with the number of gold polar pairs."""
+    _, _, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=POLAR_IDS, zero_division=0)
+    return {
+        "n": len(y_true),
+        "gold_polar": int(support.sum()),
+        "f1_support": float(f1[0]),
+        "f1_oppose": float(f1[1]),
+        "macro_f1_support_oppose": float(np.mean(f1)),
+    }
+
+
+Edge = tuple[str, str, str]  # (actor, target, support | oppose)
+EDGE_RULES = ("any sentence", "net stance")
+NET_MARGIN = 0.2  # |mean P(support) - mean P(oppose)| an edge needs under the net-stance rule
+
+
+def gold_edges(article: Article) -> set[Edge]:
+    """The article's gold edges: the union of its sentence-level support and oppose labels."""
+    return {(x.actor, x.target, x.stance) for x in article.labels if x.stance != "neutral"}
+
+
+def predicted_edges(found: Sequence[FoundPair], rule: str, margin: float = NET_MARGIN) -> dict[str, set[Edge]]:
+    """Each article's predicted edges, by `rule`.
+
+    "any sentence": an edge holds when any sentence calls it. "net stance": the
+    report's own reading, mean P(support) − mean P(oppose) over the pair's
+    sentences in the article; support above `margin`, oppose below −`margin`.
+    """
+    out: dict[str, set[Edge]] = {}
+    if rule == EDGE_RULES[0]:
+        for f in found:
+            if f.stance != "neutral":
+                out.setdefault(f.key.article_id, set()).add((f.key.actor, f.key.target, f.stance))
+        return out
+    sums: dict[tuple[str, str, str], list[float]] = {}
+    for f in found:
+        t = sums.setdefault((f.key.article_id, f.key.actor, f.key.target), [0.0, 0.0])
+        p = f.probabilities or tuple(float(f.stance == s) for s in STANCES)
+        t[0] += p[0] - p[1]
+        t[1] += 1
+    for (article_id, actor, target), (total, n) in sums.items():
+        net = total / n
+        if abs(net) > margin:
+            out.setdefault(article_id, set()).add((actor, target, "support" if net > 0 else "oppose"))
+    return out
+
+
+def score_edges(gold: Sequence[Article], found: Sequence[FoundPair], resamples: int, seed: int) -> dict[str, Any]:
+    """Article-level edge precision, recall and F1 (micro over articles) for each rule, with a story-level interval."""
+    truth = {a.id: gold_edges(a) for a in gold}
+    groups = [article_group(a) for a in gold]
+    out: dict[str, Any] = {"gold_edges": sum(len(e) for e in truth.values()), "net_margin": NET_MARGIN}
+    for rule in EDGE_RULES:
+        predicted = predicted_edges(found, rule)
+        counts = np.array(
+            [
+                (len(predicted.get(a.id, set()) & truth[a.id]), len(predicted.get(a.id, set())), len(truth[a.id]))
+                for a in gold
+            ],
+            dtype=float,
+        ).reshape(-1, 3)
+
+        def f1(idx: np.ndarray, counts: np.ndarray = counts) -> float:
+            tp, n_pred, n_gold = counts[idx].sum(0)
+            return 2 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
+
+        tp, n_pred, n_gold = counts.sum(0)
+        everything = np.arange(len(gold))
+        low, high = (
+            cluster_interval(f1, groups, resamples, seed) if resamples > 0 and len(gold) else (float("nan"),) * 2
+        )
+        out[rule] = {
+            "predicted_edges": int(n_pred),
+            "correct": int(tp),
+            "precision": float(tp / n_pred) if n_pred else 0.0,
+            "recall": float(tp / n_gold) if n_gold else float("nan"),
+            "f1": f1(everything) if len(gold) else float("nan"),
+            "f1_ci95": [low, high],
+        }
+    return out
 
 
 def _named_in_sentence(gold: Sequence[Article], keys: set[PairKey]) -> set[PairKey]:
     """The pairs of `keys` whose actor and target are both mentioned (by the source's surface forms) in their sentence."""
-    from stance.actors import Gazetteer
-
     empty = Gazetteer(actors={})
     by_id = {a.id: a for a in gold}
     local = {}
@@ -265,7 +408,6 @@ def score_mentions(finder: Any, gold: Sequence[Article]) -> dict[str, Any]:
     Precision counts every span the lists do not hold as wrong, though many are
     real actors the annotators did not list, so it is a lower bound.
     """
-    from stance.actors import Gazetteer
     from stance.mentions import silver_spans, span_scores
 
     empty = Gazetteer(actors={})

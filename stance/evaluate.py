@@ -23,7 +23,17 @@ from stance.build import NO_SPAN, article_examples, article_group, build_dataset
 from stance.classifier import StanceClassifier
 from stance.decision import describe, fit_decision, save_decision
 from stance.encoding import span_of, splice_mentions
-from stance.endtoend import agreement, found_pairs, model_input, score_found, score_mentions
+from stance.endtoend import (
+    EDGE_RULES,
+    ORDERS,
+    agreement,
+    found_pairs,
+    mention_order,
+    model_input,
+    polar_scores,
+    score_found,
+    score_mentions,
+)
 from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, cluster_interval, macro_f1
 from stance.model import choose_gazetteer, model_gazetteer, weights_sha256
@@ -185,6 +195,22 @@ def by_mention_pattern(
     return table
 
 
+def by_direction(rows: Sequence[dict[str, Any]], probs: np.ndarray, labels: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Support/oppose F1 and polarity by whether the actor is named before the target in the sentence."""
+    y = np.asarray([r["label"] for r in rows])
+    orders = np.asarray([mention_order(r["actor_start"], r["target_start"]) for r in rows])
+    origin = np.asarray([r["origin"] for r in rows])
+    labels = np.asarray(labels)
+    table = {}
+    for order in ORDERS:
+        keep = orders == order
+        if keep.any():
+            table[order] = polar_scores(y[keep], labels[keep]) | {
+                "polarity_annotated": polarity_micro_f1(y[keep], probs[keep], origin[keep])
+            }
+    return table
+
+
 def evaluate(cfg: Any) -> dict[str, Any]:
     """stance-evaluate: score a model on held-out labels, beside the baselines; write JSON, markdown, PNG.
 
@@ -227,6 +253,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
                 y_true, p, data.examples["origin"], groups, resamples, seed
             )
         systems["model"]["by_mention_pattern"] = by_mention_pattern(rows, probs["model"], decided["model"])
+        systems["model"]["by_direction"] = by_direction(rows, probs["model"], decided["model"])
         systems["model"]["decision"] = describe(classifier.decision)
         if classifier.decision.neutral_threshold is not None:  # beside it, what the plain argmax would give
             argmax = probs["model"].argmax(1)
@@ -360,6 +387,7 @@ def _classifier_section(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {pattern} | {r['n']} | {_fmt(r['macro_f1'])} | {_fmt(polarity['micro_f1'])} ({polarity['n']}) |"
         )
+    lines += [*_direction_table(model.get("by_direction", {}), "Model, by mention order"), ""]
     lines += [
         "",
         "### Model, confusion matrix",
@@ -440,6 +468,47 @@ def _path_section(path: dict[str, Any]) -> list[str]:
     lines += ["", "| class | precision | recall | F1 | gold pairs |", "|---|---|---|---|---|"]
     for label, c in path["per_class"].items():
         lines.append(f"| {label} | {_fmt(c['precision'])} | {_fmt(c['recall'])} | {_fmt(c['f1'])} | {c['support']} |")
+    lines += ["", *_direction_table(path.get("by_direction", {}), "By mention order (in the gold sentence)")]
+    edges = path.get("edges")
+    if edges:
+        lines += [
+            "",
+            f"### Article-level edges ({edges['gold_edges']} gold edges: each article's sentence-level stances, "
+            "united)",
+            "",
+            "| rule | predicted edges | correct | precision | recall | F1 | 95% CI (stories) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for rule in EDGE_RULES:
+            e = edges[rule]
+            lines.append(
+                f"| {rule} | {e['predicted_edges']} | {e['correct']} | {_fmt(e['precision'])} | {_fmt(e['recall'])} "
+                f"| {_fmt(e['f1'])} | {_ci(e['f1_ci95'])} |"
+            )
+        lines += [
+            "",
+            f"Net stance: mean P(support) − mean P(oppose) over the pair's sentences in the article, an edge beyond "
+            f"±{edges['net_margin']}.",
+        ]
+    return lines
+
+
+def _direction_table(table: dict[str, dict[str, Any]], title: str) -> list[str]:
+    if not table:
+        return []
+    lines = [
+        f"### {title}",
+        "",
+        "| actor named | n | gold polar | support F1 | oppose F1 | macro-F1 s/o | polarity (annotated, n) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for order, r in table.items():
+        polarity = r.get("polarity_annotated")
+        shown = f"{_fmt(polarity['micro_f1'])} ({polarity['n']})" if polarity else "–"
+        lines.append(
+            f"| {order} | {r['n']} | {r['gold_polar']} | {_fmt(r['f1_support'])} | {_fmt(r['f1_oppose'])} "
+            f"| {_fmt(r['macro_f1_support_oppose'])} | {shown} |"
+        )
     return lines
 
 

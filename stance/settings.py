@@ -33,6 +33,7 @@ Sampling = Choice("Sampling", {n: n for n in ("random", "paired")})
 Split = Choice("Split", {n: n for n in ("train", "dev", "validation", "test")})
 Pairs = Choice("Pairs", {n: n for n in ("labelled", "found", "both")})
 Actors = Choice("Actors", {n: n for n in ("auto", "gazetteer", "found", "both")})
+DataPairs = Choice("DataPairs", {n: n for n in ("labelled", "found")})
 DataFormat = Choice("DataFormat", {n: n for n in ("articles", "seesaw", "dse", "mix")})
 Engine = Choice("Engine", {n: n for n in ("local", "ray")})
 
@@ -74,6 +75,8 @@ class DataSettings:
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     balance_spans: bool = False
     dev_fraction: float = 0.0
+    # labelled: the corpus's own entity pairs; found: the pairs the prediction path finds (stance.found)
+    pairs: DataPairs = DataPairs.labelled  # type: ignore[valid-type, attr-defined]
     max_bad_fraction: float = 0.01
     weight: float = 1.0  # a part of a mix: how often per epoch each of its training examples is drawn
     parts: dict[str, Any] | None = None

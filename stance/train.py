@@ -27,7 +27,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from stance.build import dataset_from_config, format_table, label_table, sampling_weights, training_gazetteer
-from stance.decision import fit_decision, save_decision
+from stance.decision import NEUTRAL, fit_decision, save_decision
 from stance.distill import (
     GOLD,
     TEACHER,
@@ -41,6 +41,7 @@ from stance.distill import (
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
 from stance.files import atomic_path
+from stance.found import MISSED, mention_finder_folder, training_builder
 from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device, save_model_gazetteer
@@ -290,31 +291,42 @@ class _Collator:
 SELECTION_METRIC = "corpus_mean_macro_f1"
 
 
-def metrics_by_corpus(corpora: list[str] | None = None) -> Callable[[EvalPrediction], dict[str, float]]:
+def metrics_by_corpus(
+    corpora: list[str] | None = None, origins: list[str] | None = None
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """Trainer's `compute_metrics`: overall figures, each corpus's macro-F1, and their mean (what selects).
 
     `corpora` tags the evaluated examples in order (Trainer evaluates in order).
     With one corpus the selection metric is its macro-F1; with a mix, the mean
-    over corpora, so that the larger dev split does not choose alone.
+    over corpora, so that the larger dev split does not choose alone. When the
+    dev split is the prediction path's (`origins` holds `missed` rows, see
+    `stance.found`), what selects is what a user gets: support/oppose macro-F1
+    over every pair the path finds, each missed gold pair counted as called neutral.
     """
     names = sorted(set(corpora or []))
+    missed = np.asarray([o == MISSED for o in origins or []], dtype=bool)
+    on_path = bool(missed.any())
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
         y_pred = np.asarray(logits).argmax(-1)
         y_true = np.asarray(prediction.label_ids)
+        if on_path:
+            y_pred = np.where(missed, NEUTRAL, y_pred)
         out = {
             "macro_f1": macro_f1(y_true, y_pred),
             "macro_f1_support_oppose": macro_f1(y_true, y_pred, POLAR_IDS),
             "accuracy": float((y_true == y_pred).mean()) if len(y_true) else float("nan"),
         }
+        metric = "macro_f1_support_oppose" if on_path else "macro_f1"
         if len(names) > 1:
             tags = np.asarray(corpora)
             for name in names:
                 out[f"macro_f1_{name}"] = macro_f1(y_true[tags == name], y_pred[tags == name])
-            out[SELECTION_METRIC] = float(np.mean([out[f"macro_f1_{name}"] for name in names]))
+                out[f"macro_f1_support_oppose_{name}"] = macro_f1(y_true[tags == name], y_pred[tags == name], POLAR_IDS)
+            out[SELECTION_METRIC] = float(np.mean([out[f"{metric}_{name}"] for name in names]))
         else:
-            out[SELECTION_METRIC] = out["macro_f1"]
+            out[SELECTION_METRIC] = out[metric]
         return out
 
     return compute
@@ -406,7 +418,9 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     teachers = teacher_folders(cfg.teacher) if cfg.get("teacher") else []
     distill = distill_options(cfg) if teachers else None
     if dataset is None:
-        dataset = dataset_from_config(cfg, skipped, keep_capped=bool(distill and distill.unlabelled))
+        dataset = dataset_from_config(
+            cfg, skipped, keep_capped=bool(distill and distill.unlabelled), builder=training_builder(cfg)
+        )
     if len(dataset["train"]) == 0:
         raise StanceError(f"data={cfg.data.name} has no training examples")
     device = pick_device(str(cfg.train.device))
@@ -449,7 +463,10 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
         data_collator=_Collator(tokenizer),
-        compute_metrics=metrics_by_corpus(list(dataset[select_on]["corpus"]) if select_on else None),
+        compute_metrics=metrics_by_corpus(
+            list(dataset[select_on]["corpus"]) if select_on else None,
+            list(dataset[select_on]["origin"]) if select_on else None,
+        ),
     )
     resume = None
     if bool(cfg.train.resume):
@@ -485,6 +502,10 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         output = trainer.predict(encoded[select_on])
         logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
         probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
+        missed = np.asarray(dataset[select_on]["origin"]) == MISSED
+        probs[missed] = np.eye(len(STANCES))[NEUTRAL]  # the path never scores them: whatever the model says, missed
+        if missed.any():
+            metrics["selected_on_path"] = {"pairs_found": int((~missed).sum()), "gold_polar_missed": int(missed.sum())}
         metrics[select_on] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
         corpora = np.asarray(dataset[select_on]["corpus"])
         if len(set(corpora)) > 1:  # a mix: each corpus's dev figures, side by side
@@ -512,6 +533,8 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
         save_model_gazetteer(staging, training_gazetteer(cfg))
+        if cfg.get("finder"):  # the model learnt pairs as this finder finds them: it travels with the model
+            shutil.copytree(mention_finder_folder(cfg.finder), staging / "mentions")
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)
 

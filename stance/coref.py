@@ -50,23 +50,36 @@ WINDOW = 2  # previous sentences a reference may reach back to
 _CODE = re.compile(r"^[A-Z]{3}(?:[A-Z]{3})*$")
 _AGENT = re.compile(r"^[A-Z]{3}$")
 
-# Found names that look like persons (capitalised words) but name a body or a place.
+# Words of a body's name, not a person's: found names that look like persons (capitalised words) and
+# Phoenix bodies typed as persons.
 _BODY_WORDS = frozenset(
     {
         "House", "Court", "Department", "Ministry", "Party", "Council", "Committee", "Senate", "Congress",
         "Office", "Agency", "Union", "Bank", "Commission", "Administration", "Government", "Army", "Forces",
         "Republic", "States", "Nations", "Times", "Post", "News", "Street", "Group", "Company", "Corp", "Inc",
         "Institute", "University", "Foundation", "Association", "Organization", "Assembly", "Parliament",
-        "Service", "Command",
+        "Service", "Command", "Bureau", "Directorate", "Headquarters", "Liberation", "Security",
     }
 )  # fmt: skip
-# Nouns that are also modifiers ("the official visit", "the general election", "the justice system") and
-# metonyms used as modifiers ("a Downing Street spokesman"): they count only before punctuation or a verb.
+_GENERIC_BEFORE = frozenset(
+    {
+        "a", "an", "any", "every", "each", "no", "another", "sitting", "future", "next", "new", "former",
+        "late", "become", "becomes", "became", "becoming", "elect", "elected",
+    }
+)  # fmt: skip
+_FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "to", "&"})
+# Nouns that are also modifiers ("the official visit", "the general election", "the justice system"): they
+# count only before punctuation, a verb ("the general agreed") or a relative pronoun.
 _MODIFIER_PRONE = frozenset({"the official", "the general", "the justice"})
 _VERB_AFTER = re.compile(
-    r"\s*(?:[^\w\s]|$|(?:said|says|say|told|tells|added|adds|announced|has|had|have|is|was|were|will|would|"
-    r"could|can|may|might|must|should|did|does|also|then|later|denied|declined|confirmed|insisted|warned|"
-    r"urged|called|rejected|accused|responded|replied|argued|noted|stressed|wrote|who|which|and|or|but)\b)"
+    r"\s*(?:[^\w\s]|$|(?:said|says|say|told|tells|adds|has|had|have|is|was|were|will|would|could|can|may|"
+    r"might|must|should|did|does|also|then|later|spoke|speaks|who|which|and|or|but)\b|[a-z]+ed\b)"
+)
+# An institution before one of these is a modifier: "a Downing Street spokesman" is not the prime minister.
+_STAFF_AFTER = re.compile(
+    r"\s+(?:spokes\w*|officials?|aides?|staff(?:ers?)?|press|sources?|chief|advis[eo]rs?|insiders?|"
+    r"correspondents?|lawn|briefings?|counsel|lawyers?|team|grounds|residence)\b",
+    re.IGNORECASE,
 )
 _NAME_AFTER = re.compile(r"\s+[A-Z]")
 _OF_AFTER = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
@@ -74,7 +87,8 @@ _SAYING = (
     "said|says|added|adds|told|noted|wrote|argued|warned|insisted|stressed|explained|continued|replied|asked|"
     "declared|recalled|acknowledged|conceded|suggested|maintained|contended|insists|argues|warns"
 )
-_PRONOUN_FIRST = re.compile(r"^[\s\"“‘'(\[—–-]*(He|She)(?![\w-])")
+# Not after an opening quote: a quoted "He" is the speaker's, and often someone the story has not named.
+_PRONOUN_FIRST = re.compile(r"^[\s(\[—–-]*(He|She)(?![\w-])")
 _PRONOUN_SAID = re.compile(rf"(?<![\w'’-])([Hh]e|[Ss]he)\s+(?:{_SAYING})(?!\w)")
 
 
@@ -194,9 +208,7 @@ class RoleTable:
             metonym = self._metonym[_norm(re.sub(r"^[Tt]he\s+", "", match.group()))]
             found.append(_Ref(match.start(), match.end(), "role", metonym.office, metonym.jurisdiction))
         for match in _matches(self._bare_re, text):
-            before = text[: match.start()].rstrip()
-            # "Vice President", "Mr. President", "Russian President": a capitalised word before qualifies it.
-            if not before or not before.split()[-1][:1].isupper() or before[-1] in '.!?"“':
+            if _bare_stands_for_holder(text[: match.start()]):
                 found.append(_Ref(match.start(), match.end(), "role", self._bare[match.group()]))
         kept: list[_Ref] = []
         for ref in sorted(found, key=lambda r: (r.start - r.end, r.start)):
@@ -223,12 +235,29 @@ def _matches(pattern: re.Pattern[str] | None, text: str) -> Iterator[re.Match[st
     return pattern.finditer(text) if pattern is not None else iter(())
 
 
+def _bare_stands_for_holder(before: str) -> bool:
+    """Whether a bare title ("President") after this text names the holder: "this President", "Mr. President".
+
+    A capitalised word before it qualifies it ("Vice President", "Russian President"), and a determiner or
+    a word of time makes it generic or someone else ("a sitting President", "the former President").
+    """
+    words = before.split()
+    if not words:
+        return True
+    last = words[-1].strip("“‘\"'(")
+    if last.casefold() in _GENERIC_BEFORE:
+        return False
+    return not last[:1].isupper() or last in ("Mr.", "Madam") or before.rstrip()[-1] in '.!?"“'
+
+
 def _stands_alone(text: str, ref: _Ref) -> bool:
     """Whether a span is a reference, not part of a name ("the President Xi") or a modifier ("the official visit")."""
     after = text[ref.end :]
     if _NAME_AFTER.match(after):
         return False
-    if ref.jurisdiction is not None or _norm(text[ref.start : ref.end]) in _MODIFIER_PRONE:
+    if ref.jurisdiction is not None:
+        return _STAFF_AFTER.match(after) is None
+    if _norm(text[ref.start : ref.end]) in _MODIFIER_PRONE:
         return _VERB_AFTER.match(after) is not None
     return True
 
@@ -236,12 +265,22 @@ def _stands_alone(text: str, ref: _Ref) -> bool:
 # --------------------------------------------------------------------------- loading
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML with dates left as strings: a bad date is then a problem with its field, not a parse failure."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_roles(path: str | Path = DEFAULT_ROLES) -> RoleTable:
     """Load and check a roles file (data/roles.yaml); every problem is reported with the file and field."""
     file = resolve_path(path)
     shown = display_path(file)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
     except OSError as exc:
         raise InputFormatError([Problem(shown, f"cannot read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
@@ -250,9 +289,10 @@ def load_roles(path: str | Path = DEFAULT_ROLES) -> RoleTable:
     return roles_from_dict(raw, shown)
 
 
-@lru_cache(maxsize=4)
-def _default_roles(path: str) -> RoleTable:
-    return load_roles(path)
+@lru_cache(maxsize=1)
+def _default_roles() -> RoleTable:
+    """data/roles.yaml, read once per process."""
+    return load_roles(DEFAULT_ROLES)
 
 
 def roles_from_dict(raw: object, source: str = "<roles>") -> RoleTable:
@@ -372,6 +412,9 @@ def _parse_metonyms(raw: Any, offices: Mapping[str, Office], source: str, proble
     metonyms = []
     for form, entry in raw.items():
         where = f"metonyms.{form}"
+        if not isinstance(form, str) or not form.strip():
+            problems.append(Problem(source, "a metonym must be a non-empty phrase", field=where))
+            continue
         if not _keys(entry, {"office", "jurisdiction"}, where, source, problems):
             continue
         office = offices.get(str(entry.get("office")))
@@ -434,11 +477,11 @@ def resolve_references(
     actor the name the article uses for that entity, else the role table's),
     given mentions first, then by start. `roles`: data/roles.yaml when None.
     """
-    table = roles if roles is not None else _default_roles(str(resolve_path(DEFAULT_ROLES)))
+    table = roles if roles is not None else _default_roles()
     state = _ArticleState(article, mentions, gazetteer, table)
     counts: Counter[str] = Counter()
     for i, text in enumerate(article.sentences):
-        for ref in [*table.references(text), *_pronouns(text)]:
+        for ref in sorted([*table.references(text), *_pronouns(text)], key=lambda r: r.start):
             if state.taken(i, ref.start, ref.end):
                 continue
             actor = state.resolve(i, ref)
@@ -494,7 +537,8 @@ class _ArticleState:
 
     def resolve(self, i: int, ref: _Ref) -> str | None:
         if ref.rule == "pronoun":
-            return next(iter(self.persons_before(i, ref.start)), (None,))[0]
+            before = self.persons_before(i, ref.start)
+            return before[0][0] if before else None
         if ref.rule == "description":
             return self._described(i, ref)
         return self._office_holder(i, ref)
@@ -514,14 +558,15 @@ class _ArticleState:
         return out
 
     def is_person(self, name: str) -> bool:
-        """A gazetteer person, or a found name that looks like one (and not like a body: "Supreme Court")."""
+        """A gazetteer person, or a found name that looks like one; never a name that looks like a body."""
         if name not in self._person:
             actor = self.gazetteer.get(name)
-            if actor is not None and actor.type != "other":
-                self._person[name] = actor.type == "person"
-            else:
-                form = clean_form(name)
-                self._person[name] = _person_like(form) and form.split()[-1].strip(".") not in _BODY_WORDS
+            form = clean_form(name)
+            known = actor is not None and actor.type != "other"
+            person = actor.type == "person" if known and actor is not None else _person_like(form)
+            # Phoenix types some bodies as persons ("Federal Bureau of Investigation", "Free Syrian Army").
+            words = form.replace(".", "").split()
+            self._person[name] = person and not any(w in _BODY_WORDS or w in _FUNCTION_WORDS for w in words)
         return self._person[name]
 
     def _described(self, i: int, ref: _Ref) -> str | None:
@@ -545,7 +590,7 @@ class _ArticleState:
         text = self.sentences[i]
         of = _OF_AFTER.match(text, ref.end)
         if of is not None:  # "the president of France": that country's, or not a holder we know
-            after = next((m for m in self.row(i) if m.start == of.end()), None)
+            after = min((m for m in self.row(i) if ref.end < m.start <= of.end()), key=lambda m: m.start, default=None)
             where = _jurisdiction(self.gazetteer, after.actor, self.day) if after else None
             return self.article_name(office.holder(where, self.day)) if where else None
         candidates = self.persons_before(i, ref.start)
@@ -616,7 +661,7 @@ def _ranking(rows: Sequence[Sequence[Mention]], gazetteer: Gazetteer, day: str |
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     for row in rows:
-        for m in row:
+        for m in sorted(row, key=lambda m: m.start):  # "first mentioned" by place in the text, not list order
             where = _jurisdiction(gazetteer, m.actor, day)
             if where is not None:
                 counts[where] += 1

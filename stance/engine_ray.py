@@ -311,6 +311,7 @@ class ModelSpec:
     model_dir: str
     gazetteer: str
     actors: str
+    references: bool = False
     device: str = "cpu"
     batch_size: int = 32
     precision: str = "fp32"
@@ -329,6 +330,7 @@ class ModelSpec:
             precision=values["precision"],
             threads=values["threads"],
             actors=values["actors"],
+            references=values["references"],
         )
 
 
@@ -735,6 +737,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
         model_dir=str(model_dir),
         gazetteer=_gazetteer_for_workers(gazetteer),
         actors=str(cfg.get("actors", "auto")),
+        references=bool(cfg.get("references", False)),
         device=str(cfg.get("device", "auto")),
         batch_size=int(cfg.get("batch_size", 32)),
         precision=precision,

@@ -73,7 +73,12 @@ def load_finder(path: str | Path | None) -> MentionFinder | None:
 
 
 def found_rows(
-    gold: Sequence[Article], gazetteer: Gazetteer, finder: MentionFinder | None, options: BuildOptions, split: str
+    gold: Sequence[Article],
+    gazetteer: Gazetteer,
+    finder: MentionFinder | None,
+    options: BuildOptions,
+    split: str,
+    references: bool = False,
 ) -> list[dict[str, Any]]:
     """One split's examples from the path's pairs of `gold`, labelled from gold, plus the gold pairs it misses."""
     actors = "both" if finder is not None else "gazetteer"
@@ -85,7 +90,7 @@ def found_rows(
         chunk = gold[start : start + ARTICLES_PER_CALL]
         raw = path_articles(chunk)
         matcher = GoldMatcher(chunk, raw, gazetteer)
-        pairs = find_pairs(raw, gazetteer, options.context_sentences, finder, actors)
+        pairs = find_pairs(raw, gazetteer, options.context_sentences, finder, actors, references=references)
         for article, found in zip(chunk, pairs, strict=True):
             for row in found:
                 key = matcher.key(row)
@@ -121,7 +126,11 @@ def _example(row: dict[str, Any], stance: str | None, corpus: str, group: str) -
 
 
 def build_found_dataset(
-    articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions, finder: MentionFinder | None
+    articles: Sequence[Article],
+    gazetteer: Gazetteer,
+    options: BuildOptions,
+    finder: MentionFinder | None,
+    references: bool = False,
 ) -> DatasetDict:
     """train and dev from the path's pairs (see the module's docstring), validation and test as labelled."""
     by_split: dict[str, list[Article]] = {s: [] for s in SPLITS}
@@ -131,7 +140,7 @@ def build_found_dataset(
     labelled = build_dataset(held_out, gazetteer, options)
     splits: dict[str, Dataset] = {}
     for name in PATH_SPLITS:
-        rows = found_rows(by_split[name], gazetteer, finder, options, name)
+        rows = found_rows(by_split[name], gazetteer, finder, options, name, references)
         if name == "train":
             rows, left_out = split_capped(rows, options.max_neutral_fraction, options.seed)
             if options.balance_spans:
@@ -160,6 +169,6 @@ def training_builder(cfg: Any) -> Builder:
             loaded["finder"] = load_finder(cfg.get("finder"))
             if loaded["finder"] is None:
                 log.warning("data.pairs=found without finder=: pairing the gazetteer's actors only")
-        return build_found_dataset(articles, gazetteer, options, loaded["finder"])
+        return build_found_dataset(articles, gazetteer, options, loaded["finder"], bool(cfg.get("references", False)))
 
     return build

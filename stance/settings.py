@@ -90,6 +90,7 @@ class _ModelCommand:
     device: Device = Device.auto  # type: ignore[valid-type, attr-defined]
     batch_size: int = 64
     gazetteer: str | None = None
+    references: bool = False  # pair role nouns, descriptions and pronoun subjects with who they name (stance.coref)
 
 
 @dataclass
@@ -118,6 +119,8 @@ class CalibrateSettings(_LabelledCommand):
     """stance-calibrate."""
 
     split: Split = Split.dev  # type: ignore[valid-type, attr-defined]
+    pairs: DataPairs = DataPairs.labelled  # type: ignore[valid-type, attr-defined]
+    actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
 
 
 @dataclass

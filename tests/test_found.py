@@ -197,3 +197,43 @@ def test_training_on_found_pairs_chooses_on_the_path_and_carries_the_finder(tmp_
     if any(r["origin"] == MISSED for r in dev):
         assert metrics["selected_on_path"]["gold_polar_missed"] == sum(r["origin"] == MISSED for r in dev)
     assert (folder / "mentions" / "model.safetensors").exists()  # the finder it learnt with travels with it
+
+
+def test_calibrate_on_the_path_fits_over_found_pairs_and_missed_ones(tmp_path: Path, tiny_model) -> None:
+    import shutil
+
+    from helpers import apply_config
+
+    from stance.decision import load_decision
+    from stance.evaluate import calibrate, path_probabilities
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    report = calibrate(apply_config("calibrate", f"model_dir={model}", "split=train", "pairs=found"))
+    assert report["fitted_on"] == "seed/train (prediction path)" == load_decision(model).fitted_on
+    from stance.classifier import StanceClassifier
+    from stance.readers import read_articles
+
+    clf = StanceClassifier.from_pretrained(model, device="cpu")
+    cfg = apply_config("calibrate", f"model_dir={model}")
+    articles = [a for a in read_articles(cfg.data, clf.gazetteer) if a.split == "train"]
+    probs, labels = path_probabilities(clf, articles)
+    assert report["n"] == len(labels) and probs.shape == (len(labels), 3)
+    gold_polar = sum(1 for a in articles for x in a.labels if x.stance != "neutral")
+    assert int((labels != NEU).sum()) == gold_polar  # every gold polar pair is in, found or missed
+    missed = probs[:, NEU] == 1.0
+    assert missed.any() and (labels[missed] != NEU).all()
+
+
+def test_pair_finding_with_references_pairs_a_pronoun_subject_with_who_it_names(gazetteer) -> None:
+    from stance.classifier import find_pairs
+    from stance.readers.raw import article_from_text
+
+    article = article_from_text("p", "Vladimir Putin met Xi Jinping in Beijing. He praised China.", date="2024-05-16")
+    plain = find_pairs([article], gazetteer, 1)[0]
+    resolved = find_pairs([article], gazetteer, 1, references=True)[0]
+    second = {(r["actor"], r["target"]) for r in resolved if r["sentence_index"] == 1}
+    assert not any(r["sentence_index"] == 1 for r in plain)  # one actor named in the sentence: no pair
+    assert second == {("Xi Jinping", "China"), ("China", "Xi Jinping")}  # "He": the person mentioned last
+    row = next(r for r in resolved if r["sentence_index"] == 1 and r["actor"] == "Xi Jinping")
+    assert row["text"][row["actor_start"] : row["actor_end"]] == "He"

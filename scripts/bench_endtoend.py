@@ -1,0 +1,144 @@
+"""What users get, model beside model: the prediction path end to end, article edges, and classifier-only figures.
+
+Each model folder is scored with `stance-evaluate pairs=both` on one split, its
+path as `stance-predict` runs it by default (the model's gazetteer unless
+`--gazetteer`, its mention finder when it carries one). Rows: sentence-level
+support/oppose macro-F1 over every pair the path finds (missed gold pairs
+count as missed), article-level edge F1 under both rules, reach of named gold
+polar pairs, the same by mention order, classifier-only polarity, and
+articles/s. Choosing is done on `dev`; `validation` is scored once, at the end.
+
+    python scripts/bench_endtoend.py --split dev --gazetteer phoenix \
+        recipe=models/recipe-seesaw-s42 news=models/news-seesaw-s42
+
+Writes bench/endtoend-<split>.json and .md (rows are added to, keyed by label).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from bench_quality import evaluation, hardware
+from benchkit import ROOT, commit, repo_relative, setup
+
+setup()
+
+
+def row(label: str, folder: str, split: str, gazetteer: str | None) -> dict[str, Any]:
+    """One model's figures on `split`."""
+    from omegaconf import OmegaConf
+
+    extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000"]
+    if gazetteer:
+        extra.append(f"gazetteer={gazetteer}")
+    r = evaluation(folder, ["data=seesaw"], split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
+    path, model = r["prediction_path"], r["systems"]["model"]
+    config = ROOT / folder / "training_config.yaml"
+    trained = OmegaConf.load(config) if config.exists() else {}
+    return {
+        "label": label,
+        "model": repo_relative(str(ROOT / folder)),
+        "weights_sha256": r["weights_sha256"],
+        "config": {
+            "data.pairs": str(OmegaConf.select(trained, "data.pairs", default="labelled")) if trained else "",
+            "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
+            "seed": OmegaConf.select(trained, "seed", default=None) if trained else None,
+        },
+        "path": {
+            "actors": path["actors"],
+            "gazetteer": path["gazetteer"],
+            "macro_f1_support_oppose": path["macro_f1_support_oppose"],
+            "ci95": path["macro_f1_support_oppose_ci95"],
+            "support": path["per_class"]["support"],
+            "oppose": path["per_class"]["oppose"],
+            "reach_named": path["finder_recall_polar_named"],
+            "reached_called_neutral": path["gold_polar_found_called_neutral"],
+            "gold_polar_found": path["gold_polar_found"],
+            "pairs_per_article": path["pairs_per_article"],
+            "articles_per_second": path["articles_per_second"],
+            "by_direction": path["by_direction"],
+            "edges": path["edges"],
+        },
+        "classifier_only": {
+            "macro_f1": model["macro_f1"],
+            "polarity": model["polarity_annotated"]["micro_f1"],
+            "by_direction": model["by_direction"],
+        },
+        "decision": model["decision"],
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The side-by-side table, then the split by mention order."""
+    lines = [
+        f"# End to end on SEESAW {report['split']}: what `stance-predict` gives, model beside model",
+        "",
+        f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
+        f"- `{report['command']}`",
+        "",
+        "| model | data.pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "any sentence | edge F1, net stance | named gold polar reached | reached, called neutral | pairs/article "
+        "| articles/s | classifier-only polarity | classifier-only macro-F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"].values():
+        p, c = r["path"], r["classifier_only"]
+        e = p["edges"]
+        lines.append(
+            f"| {r['label']} | {r['config']['data.pairs']} | `{r['weights_sha256'][:12]}…` "
+            f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
+            f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
+            f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} | {p['reach_named']:.3f} "
+            f"| {p['reached_called_neutral']} of {p['gold_polar_found']} | {p['pairs_per_article']:.1f} "
+            f"| {p['articles_per_second']:.2f} | {c['polarity']:.3f} | {c['macro_f1']:.3f} |"
+        )
+    lines += [
+        "",
+        "By mention order (actor named before the target, after it, or not both named in the sentence):",
+        "",
+        "| model | figure | actor first | target first | not both named |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["rows"].values():
+        for name, table in (
+            ("path s/o macro-F1", r["path"]["by_direction"]),
+            ("classifier-only s/o macro-F1", r["classifier_only"]["by_direction"]),
+        ):
+            cells = [
+                f"{table[o]['macro_f1_support_oppose']:.3f} (n {table[o]['gold_polar']})" if o in table else "–"
+                for o in ("actor first", "target first", "not both named")
+            ]
+            lines.append(f"| {r['label']} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--gazetteer", default=None)
+    parser.add_argument("models", nargs="+", help="label=model folder")
+    args = parser.parse_args(argv)
+    out = ROOT / "bench" / f"endtoend-{args.split}"
+    report = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {"rows": {}}
+    for item in args.models:
+        label, _, folder = item.partition("=")
+        report["rows"][label] = row(label, folder, args.split, args.gazetteer)
+        print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
+    report |= {
+        "split": args.split,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
+        "hardware": hardware(),
+        "command": repo_relative(" ".join(["python", "scripts/bench_endtoend.py", *argv])),
+    }
+    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

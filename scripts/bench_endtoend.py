@@ -50,7 +50,8 @@ def row(label: str, folder: str, split: str, gazetteer: str | None) -> dict[str,
         },
         "path": {
             "actors": path["actors"],
-            "gazetteer": path["gazetteer"],
+            "references": path.get("references", False),
+            "gazetteer": repo_relative(str(path["gazetteer"])),
             "macro_f1_support_oppose": path["macro_f1_support_oppose"],
             "ci95": path["macro_f1_support_oppose_ci95"],
             "support": path["per_class"]["support"],
@@ -130,7 +131,7 @@ def main(argv: list[str]) -> None:
         print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
     report |= {
         "split": args.split,
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "hardware": hardware(),
         "command": repo_relative(" ".join(["python", "scripts/bench_endtoend.py", *argv])),

@@ -42,8 +42,16 @@ from benchkit import ROOT, commit, cpu, setup
 setup()
 
 # The config that decides the weights: a model trained with these equal is the same experiment.
-TRAINING_KEYS = ("seed", "model", "train")
-DATA_KEYS = ("name", "context_sentences", "neutral_pairs", "max_neutral_fraction", "balance_spans", "dev_fraction")
+TRAINING_KEYS = ("seed", "model", "train", "gazetteer", "finder", "references")
+DATA_KEYS = (
+    "name",
+    "context_sentences",
+    "neutral_pairs",
+    "max_neutral_fraction",
+    "balance_spans",
+    "dev_fraction",
+    "pairs",
+)
 IGNORED_TRAIN_KEYS = ("device", "num_workers", "logging_steps", "resume", "eval_batch_size")
 
 
@@ -62,7 +70,7 @@ def experiment(cfg: Any) -> dict[str, Any]:
     from omegaconf import OmegaConf
 
     plain = OmegaConf.to_container(cfg, resolve=True)
-    found = {key: plain[key] for key in TRAINING_KEYS}
+    found = {key: plain.get(key) for key in TRAINING_KEYS}
     found["train"] = {k: v for k, v in found["train"].items() if k not in IGNORED_TRAIN_KEYS}
     found["data"] = {k: plain["data"].get(k) for k in DATA_KEYS}
     return found

@@ -27,11 +27,12 @@ from stance.actors import gazetteer_sha256
 from stance.aggregate import write_summary_stream
 from stance.classifier import StanceClassifier, sentence_groups
 from stance.commitlog import CommitLog, Resumed, progress_path
+from stance.coref import DEFAULT_ROLES
 from stance.errors import Problem, StanceError, display_path
 from stance.files import atomic_path
 from stance.mentions import mention_folder_of
 from stance.model import choose_gazetteer
-from stance.paths import resolve_path
+from stance.paths import file_sha256, resolve_path
 from stance.progress import progress
 from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, Article, PairPrediction
 
@@ -388,7 +389,8 @@ def job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
         "gazetteer_sha256": gazetteer_sha256(gazetteer),
         "fields": OUTPUT_FIELDS,  # a file written with other columns is another job's
         "actors": str(cfg.get("actors", "auto")),
-        "references": bool(cfg.get("references", False)),
+        # The office holders it resolves by are part of the job: an edited data/roles.yaml is another job.
+        "references": file_sha256(resolve_path(DEFAULT_ROLES)) if cfg.get("references") else False,
         "mentions": _weights_stamp(finder) if finder else None,
     }
 

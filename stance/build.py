@@ -388,7 +388,8 @@ def mix_parts(data_cfg: Any) -> dict[str, Any]:
     for name, part in parts.items():
         if part.get("format") == "mix":
             raise StanceError(f"data.parts.{name}: a mix cannot contain another mix")
-        # One model encodes every part, so the mix's context window holds; `data.pairs` set on the mix holds too.
+        # One model encodes every part, so the mix's context window holds; `data.pairs` set on the mix holds too
+        # (left unset, each part keeps its own).
         shared = {"name": str(name), "context_sentences": int(data_cfg.context_sentences)}
         if data_cfg.get("pairs") is not None:
             shared["pairs"] = str(data_cfg.pairs)

@@ -50,6 +50,7 @@ class FoundPair:
     polar_probability: float
     model_input: tuple[Any, ...] = ()  # what the encoder read (see `model_input`)
     probabilities: tuple[float, ...] = ()  # P(support), P(oppose), P(neutral)
+    order: str = ""  # where the path marked the actor relative to the target (`mention_order`)
 
 
 INPUT_FIELDS = ("text", "context", "actor", "target", "actor_start", "actor_end", "target_start", "target_end")
@@ -199,7 +200,8 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
         kept = found.get(key)
         # A gold sentence split in two can hold the same pair twice: keep the more confident call.
         if kept is None or (stance != "neutral", polar) > (kept.stance != "neutral", kept.polar_probability):
-            found[key] = FoundPair(key, stance, polar, model_input(row), tuple(p))
+            order = mention_order(row["actor_start"], row["target_start"])
+            found[key] = FoundPair(key, stance, polar, model_input(row), tuple(p), order)
     return list(found.values()), {"pairs_scored": len(rows), **timing}
 
 
@@ -225,7 +227,9 @@ def score_found(
     named = {k for k in polar if _named(types[k.article_id], k.actor) and _named(types[k.article_id], k.target)}
     reachable = _named_in_sentence(gold, named)
     macro = float(np.mean(f1)) if len(keys) else float("nan")
-    orders = mention_orders(gold, keys)
+    # Found pairs by the path's own marks, missed ones by the corpus's surface forms in the gold sentence.
+    marked = {f.key: f.order for f in found if f.order}
+    orders = mention_orders(gold, [k for k in keys if k not in marked]) | marked
     low, high = (
         bootstrap_macro_f1(y_true, y_pred, resamples, seed, [groups[k.article_id] for k in keys], POLAR_IDS)
         if resamples > 0 and len(keys)

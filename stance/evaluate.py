@@ -275,6 +275,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         n = max(len(data.articles), 1)
         path |= {
             "actors": classifier.actors,
+            "references": classifier.references,
             "gazetteer": gazetteer,
             "pairs_per_article": counts["pairs_scored"] / n,
             "articles_without_pairs_fraction": counts["articles_without_pairs"] / n,
@@ -311,6 +312,8 @@ def corpus_report(
 def default_output(cfg: Any, classifier: StanceClassifier) -> Path:
     """outputs/evaluate/<model>/<data>-<split or input name>."""
     what = Path(str(cfg.input)).stem if cfg.input else f"{cfg.data.name}-{cfg.split}"
+    if cfg.get("references"):
+        what += "-references"  # another path: its figures must not overwrite the plain path's
     return resolve_path(Path("outputs") / "evaluate" / classifier.name / what)
 
 

@@ -43,6 +43,7 @@ from stance.build import (
     balance_span_presence,
     build_dataset,
     empty_split,
+    mix_parts,
     split_capped,
     split_of,
 )
@@ -155,6 +156,13 @@ def build_found_dataset(
     return DatasetDict({name: splits[name] for name in (*SPLITS, "unlabelled") if name in splits})
 
 
+def uses_found_pairs(data_cfg: Any) -> bool:
+    """Whether a data config (or any part of a mix) is built from the path's pairs."""
+    if data_cfg.get("format") == "mix":
+        return any(uses_found_pairs(part) for part in mix_parts(data_cfg).values())
+    return str(data_cfg.get("pairs") or "labelled") == "found"
+
+
 def training_builder(cfg: Any) -> Builder:
     """The builder `stance-train` and `stance-build` use for each corpus: by its `pairs`, labelled or found.
 
@@ -163,7 +171,7 @@ def training_builder(cfg: Any) -> Builder:
     loaded: dict[str, MentionFinder | None] = {}
 
     def build(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions, data_cfg: Any) -> DatasetDict:
-        if str(data_cfg.get("pairs", "labelled")) != "found":
+        if not uses_found_pairs(data_cfg):
             return build_dataset(articles, gazetteer, options)
         if "finder" not in loaded:
             loaded["finder"] = load_finder(cfg.get("finder"))

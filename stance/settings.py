@@ -76,7 +76,7 @@ class DataSettings:
     balance_spans: bool = False
     dev_fraction: float = 0.0
     # labelled: the corpus's own entity pairs; found: the pairs the prediction path finds (stance.found)
-    pairs: DataPairs = DataPairs.labelled  # type: ignore[valid-type, attr-defined]
+    pairs: DataPairs | None = None  # type: ignore[valid-type]  # null: labelled (on a mix: each part's own)
     max_bad_fraction: float = 0.01
     weight: float = 1.0  # a part of a mix: how often per epoch each of its training examples is drawn
     parts: dict[str, Any] | None = None

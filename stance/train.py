@@ -41,7 +41,7 @@ from stance.distill import (
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import Problem, StanceError
 from stance.files import atomic_path
-from stance.found import MISSED, mention_finder_folder, training_builder
+from stance.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
 from stance.inference import cpu_has_bf16
 from stance.metrics import POLAR_IDS, classification_report, macro_f1
 from stance.model import build_model, build_tokenizer, pick_device, save_model_gazetteer
@@ -292,20 +292,20 @@ SELECTION_METRIC = "corpus_mean_macro_f1"
 
 
 def metrics_by_corpus(
-    corpora: list[str] | None = None, origins: list[str] | None = None
+    corpora: list[str] | None = None, origins: list[str] | None = None, on_path: bool = False
 ) -> Callable[[EvalPrediction], dict[str, float]]:
     """Trainer's `compute_metrics`: overall figures, each corpus's macro-F1, and their mean (what selects).
 
     `corpora` tags the evaluated examples in order (Trainer evaluates in order).
     With one corpus the selection metric is its macro-F1; with a mix, the mean
     over corpora, so that the larger dev split does not choose alone. When the
-    dev split is the prediction path's (`origins` holds `missed` rows, see
-    `stance.found`), what selects is what a user gets: support/oppose macro-F1
+    dev split is the prediction path's (`on_path`, or `origins` holds `missed`
+    rows, see `stance.found`), what selects is what a user gets: support/oppose macro-F1
     over every pair the path finds, each missed gold pair counted as called neutral.
     """
     names = sorted(set(corpora or []))
     missed = np.asarray([o == MISSED for o in origins or []], dtype=bool)
-    on_path = bool(missed.any())
+    on_path = on_path or bool(missed.any())
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
@@ -414,6 +414,10 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         return train_mentions(cfg)
     started = time.time()
     set_seed(int(cfg.seed))
+    if cfg.get("finder"):
+        mention_finder_folder(cfg.finder)  # a wrong path is named now, not after the training
+        if not uses_found_pairs(cfg.data):
+            log.warning("finder=%s is used by data.pairs=found only; it is not copied into the model", cfg.finder)
     skipped: list[Problem] = []
     teachers = teacher_folders(cfg.teacher) if cfg.get("teacher") else []
     distill = distill_options(cfg) if teachers else None
@@ -432,6 +436,8 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     tokenizer = build_tokenizer(cfg.model)
     model = build_model(cfg.model, tokenizer, encoding)
     select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
+    if uses_found_pairs(cfg.data) and select_on != "dev":
+        log.warning("data.pairs=found chooses on the path's dev pairs, but there is no dev split (data.dev_fraction)")
     train_set = distillation_set(cfg, dataset, teachers) if teachers else dataset["train"]
     # Held-out splits are not encoded: training neither scores nor looks at them.
     encoded = {"train": encode_dataset(train_set, tokenizer, encoding)}
@@ -466,6 +472,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         compute_metrics=metrics_by_corpus(
             list(dataset[select_on]["corpus"]) if select_on else None,
             list(dataset[select_on]["origin"]) if select_on else None,
+            on_path=select_on == "dev" and uses_found_pairs(cfg.data),
         ),
     )
     resume = None
@@ -533,7 +540,7 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
         save_model_gazetteer(staging, training_gazetteer(cfg))
-        if cfg.get("finder"):  # the model learnt pairs as this finder finds them: it travels with the model
+        if cfg.get("finder") and uses_found_pairs(cfg.data):  # it learnt pairs as this finder finds them
             shutil.copytree(mention_finder_folder(cfg.finder), staging / "mentions")
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)

@@ -28,11 +28,11 @@ from benchkit import ROOT, commit, repo_relative, setup
 setup()
 
 
-def row(label: str, folder: str, split: str, gazetteer: str | None) -> dict[str, Any]:
+def row(label: str, folder: str, split: str, gazetteer: str | None, references: bool = False) -> dict[str, Any]:
     """One model's figures on `split`."""
     from omegaconf import OmegaConf
 
-    extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000"]
+    extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000", f"references={str(references).lower()}"]
     if gazetteer:
         extra.append(f"gazetteer={gazetteer}")
     r = evaluation(folder, ["data=seesaw"], split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
@@ -44,7 +44,7 @@ def row(label: str, folder: str, split: str, gazetteer: str | None) -> dict[str,
         "model": repo_relative(str(ROOT / folder)),
         "weights_sha256": r["weights_sha256"],
         "config": {
-            "data.pairs": str(OmegaConf.select(trained, "data.pairs", default="labelled")) if trained else "",
+            "data.pairs": str(OmegaConf.select(trained, "data.pairs") or "labelled") if trained else "",
             "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
             "seed": OmegaConf.select(trained, "seed", default=None) if trained else None,
         },
@@ -57,6 +57,10 @@ def row(label: str, folder: str, split: str, gazetteer: str | None) -> dict[str,
             "support": path["per_class"]["support"],
             "oppose": path["per_class"]["oppose"],
             "reach_named": path["finder_recall_polar_named"],
+            "named_pairs": path["gold_polar_named_pairs"],
+            # Both ends named in the sentence by the corpus's own forms: the most a path without references reaches.
+            "reach_bound_without_references": path["gold_polar_named_both_in_sentence"]
+            / max(path["gold_polar_named_pairs"], 1),
             "reached_called_neutral": path["gold_polar_found_called_neutral"],
             "gold_polar_found": path["gold_polar_found"],
             "pairs_per_article": path["pairs_per_article"],
@@ -82,18 +86,19 @@ def markdown(report: dict[str, Any]) -> str:
         f"- `{report['command']}`",
         "",
         "| model | data.pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
-        "any sentence | edge F1, net stance | named gold polar reached | reached, called neutral | pairs/article "
-        "| articles/s | classifier-only polarity | classifier-only macro-F1 |",
+        "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
+        "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"].values():
         p, c = r["path"], r["classifier_only"]
         e = p["edges"]
         lines.append(
-            f"| {r['label']} | {r['config']['data.pairs']} | `{r['weights_sha256'][:12]}…` "
+            f"| {r['label']}{' (references)' if p.get('references') else ''} | {r['config']['data.pairs']} | `{r['weights_sha256'][:12]}…` "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
             f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
-            f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} | {p['reach_named']:.3f} "
+            f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "
+            f"| {p['reach_named']:.3f} ({p['reach_bound_without_references']:.3f}) "
             f"| {p['reached_called_neutral']} of {p['gold_polar_found']} | {p['pairs_per_article']:.1f} "
             f"| {p['articles_per_second']:.2f} | {c['polarity']:.3f} | {c['macro_f1']:.3f} |"
         )
@@ -121,13 +126,14 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="dev")
     parser.add_argument("--gazetteer", default=None)
+    parser.add_argument("--references", action="store_true", help="resolve role nouns and pronoun subjects")
     parser.add_argument("models", nargs="+", help="label=model folder")
     args = parser.parse_args(argv)
     out = ROOT / "bench" / f"endtoend-{args.split}"
     report = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {"rows": {}}
     for item in args.models:
         label, _, folder = item.partition("=")
-        report["rows"][label] = row(label, folder, args.split, args.gazetteer)
+        report["rows"][label] = row(label, folder, args.split, args.gazetteer, args.references)
         print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
     report |= {
         "split": args.split,

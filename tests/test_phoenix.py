@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stance.actors import Gazetteer, load_gazetteer
-from stance.readers.phoenix import display_phrase, parse_date, parse_restriction, plural, read_phoenix
+from stance.readers.phoenix import display_phrase, name_case, parse_date, parse_restriction, plural, read_phoenix
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "phoenix"
@@ -52,6 +52,9 @@ def test_phrases_in_natural_text() -> None:
     assert display_phrase("MR._OBAMA_") == "Mr. Obama"
     assert display_phrase("U.S._PRESIDENT") == "U.S. President"
     assert display_phrase("UNITED_STATES_OF_AMERICA_") == "United States of America"
+    assert name_case(display_phrase("US_INTELLIGENCE_COMMUNITY_")) == "US Intelligence Community"
+    assert name_case("The Us Secretary of State") == "The US Secretary of State" and name_case("Un Envoy") == "UN Envoy"
+    assert name_case("Kang Chang Uk") == "Kang Chang Uk" and name_case("Uk Rabun") == "Uk Rabun"  # persons stay
     assert plural("protester") == "protesters" and plural("militia") == "militias" and plural("army") == "armies"
 
 

@@ -153,6 +153,84 @@ def display_phrase(phrase: str, acronyms: bool = False) -> str:
     return " ".join(out)
 
 
+# Words that are acronyms inside a multi-word Phoenix name, shown in capitals (not "Us Secretary of State").
+NAME_ACRONYMS = frozenset(
+    [
+        "us",
+        "usa",
+        "uk",
+        "un",
+        "eu",
+        "nato",
+        "fbi",
+        "cia",
+        "nsa",
+        "dhs",
+        "doj",
+        "epa",
+        "imf",
+        "wto",
+        "opec",
+        "asean",
+        "iaea",
+        "gop",
+        "ussr",
+        "prc",
+        "dprk",
+        "idf",
+        "plo",
+    ]
+)
+
+
+# Nouns that follow an acronym in an institution's name ("UN Envoy", "US Army"), never a person's second name.
+_OFFICE_NOUNS = frozenset(
+    [
+        "envoy",
+        "ambassador",
+        "secretary",
+        "army",
+        "navy",
+        "military",
+        "government",
+        "president",
+        "senate",
+        "congress",
+        "troops",
+        "forces",
+        "mission",
+        "bodies",
+        "council",
+        "official",
+        "officials",
+        "embassy",
+        "delegation",
+        "diplomat",
+        "diplomats",
+        "representative",
+        "court",
+    ]
+)
+
+
+def name_case(name: str) -> str:
+    """A display name with its acronym words in capitals: "The Us Secretary of State" → "The US Secretary of State".
+
+    Only where the word cannot be part of a person's name ("Kang Chang Uk", "Chi Un Hui" stay): after "the" or
+    "of", or first in a name of three or more words, or first before an office noun ("UN Envoy").
+    """
+    words = name.split(" ")
+    out = []
+    for i, word in enumerate(words):
+        institution = (
+            (i > 0 and words[i - 1].lower() in ("the", "of"))
+            or (i == 0 and len(words) >= 3)
+            or (i == 0 and len(words) == 2 and words[1].lower() in _OFFICE_NOUNS)
+        )
+        out.append(word.upper() if institution and word.lower() in NAME_ACRONYMS else word)
+    return " ".join(out)
+
+
 def plural(phrase: str) -> str:
     """The regular plural of a phrase's last word, as PETRARCH forms it (protester → protesters)."""
     head, _, last = phrase.rpartition(" ")
@@ -272,7 +350,8 @@ def _add_restrictions(pending: _Pending, text: str, number: int) -> None:
 def _actor_record(pending: _Pending, kind: str, shown: str) -> PhoenixRecord:
     primaries = [p for p, primary in pending.phrases if primary]
     acronyms = kind != "country"
-    name = display_phrase(primaries[-1], acronyms=acronyms)  # PETRARCH's root is the last primary phrase
+    # PETRARCH's root is the last primary phrase; a name keeps its acronyms ("US Intelligence Community").
+    name = name_case(display_phrase(primaries[-1], acronyms=acronyms))
     aliases: list[str] = []
     for phrase, _primary in pending.phrases:
         aliases.append(_alias(phrase))

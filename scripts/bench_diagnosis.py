@@ -43,6 +43,18 @@ def _marked(row: dict[str, Any], role: str) -> str:
     return row["text"][start:end] if start >= 0 else ""
 
 
+def _side(row: dict[str, Any], probs: Any, call: str) -> dict[str, Any]:
+    """One input of a pair for the table: names, marked words, probabilities and the call."""
+    return {
+        "actor": row["actor"],
+        "target": row["target"],
+        "actor_marked": _marked(row, "actor"),
+        "target_marked": _marked(row, "target"),
+        "p": [round(float(x), 3) for x in probs],
+        "call": call,
+    }
+
+
 def differences(path: dict[str, Any], labelled: dict[str, Any]) -> list[str]:
     """Which input groups differ between the two rows, finer for spans (marked or not, which words)."""
     out = []
@@ -127,24 +139,9 @@ def main(argv: list[str]) -> None:
                 "article": key.article_id,
                 "sentence": key.sentence,
                 "gold": labels[key],
-                "labelled": {
-                    "actor": g["actor"],
-                    "target": g["target"],
-                    "actor_marked": _marked(g, "actor"),
-                    "target_marked": _marked(g, "target"),
-                    "p": [round(x, 3) for x in gold_p[i]],
-                    "call": STANCES[gold_call[i]],
-                },
-                "path": {
-                    "actor": p["actor"],
-                    "target": p["target"],
-                    "actor_marked": _marked(p, "actor"),
-                    "target_marked": _marked(p, "target"),
-                    "p": [round(x, 3) for x in path_p[i]],
-                    "call": STANCES[path_call[i]],
-                    "same_sentence": p["text"] == g["text"],
-                    "same_context": p["context"] == g["context"],
-                },
+                "labelled": _side(g, gold_p[i], STANCES[gold_call[i]]),
+                "path": _side(p, path_p[i], STANCES[path_call[i]])
+                | {"same_sentence": p["text"] == g["text"], "same_context": p["context"] == g["context"]},
                 "differences": diffs[i],
             }
         )

@@ -280,21 +280,30 @@ def mention_order(actor_start: int, target_start: int) -> str:
     return ORDERS[0] if actor_start < target_start else ORDERS[1]
 
 
+class _SurfaceMentions:
+    """Gold sentences' mentions by the corpus's own surface forms (as the labelled builder finds them), cached."""
+
+    def __init__(self, gold: Sequence[Article]) -> None:
+        self.by_id = {a.id: a for a in gold}
+        self.local: dict[str, Gazetteer] = {}
+        self.cache: dict[tuple[str, int], list[Any]] = {}
+
+    def __call__(self, article_id: str, sentence: int) -> list[Any]:
+        where = (article_id, sentence)
+        if where not in self.cache:
+            article = self.by_id[article_id]
+            if article_id not in self.local:
+                self.local[article_id] = article_gazetteer(article, Gazetteer(actors={}))
+            self.cache[where] = sentence_mentions(article, sentence, self.local[article_id])
+        return self.cache[where]
+
+
 def mention_orders(gold: Sequence[Article], keys: Sequence[PairKey]) -> dict[PairKey, str]:
     """The mention order of each key in its gold sentence, by the corpus's own surface forms (as the builder marks)."""
-    empty = Gazetteer(actors={})
-    by_id = {a.id: a for a in gold}
-    local: dict[str, Gazetteer] = {}
-    mentions: dict[tuple[str, int], list[Any]] = {}
+    mentions = _SurfaceMentions(gold)
     out = {}
     for key in keys:
-        article = by_id[key.article_id]
-        if article.id not in local:
-            local[article.id] = article_gazetteer(article, empty)
-        where = (key.article_id, key.sentence)
-        if where not in mentions:
-            mentions[where] = sentence_mentions(article, key.sentence, local[article.id])
-        a, t = pair_mentions(mentions[where], key.actor, key.target)
+        a, t = pair_mentions(mentions(key.article_id, key.sentence), key.actor, key.target)
         out[key] = mention_order(a.start if a else -1, t.start if t else -1)
     return out
 
@@ -384,15 +393,10 @@ def score_edges(gold: Sequence[Article], found: Sequence[FoundPair], resamples: 
 
 def _named_in_sentence(gold: Sequence[Article], keys: set[PairKey]) -> set[PairKey]:
     """The pairs of `keys` whose actor and target are both mentioned (by the source's surface forms) in their sentence."""
-    empty = Gazetteer(actors={})
-    by_id = {a.id: a for a in gold}
-    local = {}
+    mentions = _SurfaceMentions(gold)
     out = set()
     for key in keys:
-        article = by_id[key.article_id]
-        if article.id not in local:
-            local[article.id] = article_gazetteer(article, empty)
-        names = {m.actor for m in sentence_mentions(article, key.sentence, local[article.id])}
+        names = {m.actor for m in mentions(key.article_id, key.sentence)}
         if key.actor in names and key.target in names:
             out.add(key)
     return out

@@ -32,16 +32,12 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset
-from omegaconf import OmegaConf
 from transformers import (
     AutoConfig,
     AutoModelForTokenClassification,
     AutoTokenizer,
-    DataCollatorForTokenClassification,
     PreTrainedModel,
     PreTrainedTokenizerBase,
-    Trainer,
-    set_seed,
 )
 
 from stance.actors import Gazetteer, load_gazetteer
@@ -357,14 +353,16 @@ def silver_from_config(cfg: Any, skipped: list[Problem] | None = None) -> dict[s
     return {"train": train_rows, "dev": dev_rows}
 
 
-def _as_dataset(rows: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+def mention_dataset(rows: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
+    """Silver sentences as token-classification inputs with their BIO labels."""
     enc = encode_mentions([r["text"] for r in rows], tokenizer, max_length, [r["spans"] for r in rows])
     return Dataset.from_dict(
         {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": enc["labels"]}
     )
 
 
-def _token_f1(prediction: Any) -> dict[str, float]:
+def token_f1(prediction: Any) -> dict[str, float]:
+    """Trainer's `compute_metrics` for the finder: F1 over actor tokens."""
     logits, labels = prediction.predictions, prediction.label_ids
     tags = np.asarray(logits).argmax(-1)
     labels = np.asarray(labels)
@@ -374,79 +372,6 @@ def _token_f1(prediction: Any) -> dict[str, float]:
     precision = tp / max(pred_in.sum(), 1)
     recall = tp / max(gold_in.sum(), 1)
     return {"token_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
-
-
-def train_mentions(cfg: Any) -> dict[str, Any]:
-    """Train the mention finder as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
-    from stance.train import save_folder_atomically, training_arguments
-
-    started = time.time()
-    set_seed(int(cfg.seed))
-    skipped: list[Problem] = []
-    silver = silver_from_config(cfg, skipped)
-    if not silver["train"]:
-        raise StanceError("task=mentions: the corpora gave no training sentences")
-    device = pick_device(str(cfg.train.device))
-    model, tokenizer = build_mention_model(cfg.model)
-    max_length = int(cfg.mentions.max_length)
-    train_set = _as_dataset(silver["train"], tokenizer, max_length)
-    dev_set = _as_dataset(silver["dev"], tokenizer, max_length) if silver["dev"] else None
-    args = training_arguments(cfg, dev_set is not None, device, metric="token_f1")
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=dev_set,
-        processing_class=tokenizer,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
-        compute_metrics=_token_f1,
-    )
-    result = trainer.train()
-    metrics: dict[str, Any] = {
-        "run_name": str(cfg.run_name),
-        "task": "mentions",
-        "device": str(device),
-        "train_loss": float(result.training_loss),
-        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
-        "sentences": {
-            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
-            "dev": len(silver["dev"]),
-        },
-        "skipped_records": [str(p) for p in skipped],
-        "epoch_scores": [
-            {"epoch": e["epoch"], "token_f1": e["eval_token_f1"]}
-            for e in trainer.state.log_history
-            if "eval_token_f1" in e
-        ],
-    }
-    model = trainer.model.eval()
-    finder = MentionFinder(
-        model, tokenizer, max_length, next(model.parameters()).device, int(cfg.train.eval_batch_size)
-    )
-    if silver["dev"]:
-        predicted = finder.find([r["text"] for r in silver["dev"]], show_progress=True)
-        metrics["dev"] = span_scores([[tuple(s) for s in r["spans"]] for r in silver["dev"]], predicted)
-        metrics["dev"]["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
-        log.info("mention finder on dev: %s", metrics["dev"])
-
-    def extra(staging: Path) -> None:
-        meta = {
-            "format": MENTIONS_FORMAT,
-            "labels": list(MENTION_LABELS),
-            "max_length": max_length,
-            "non_actor_types": sorted(NON_ACTOR_TYPES),
-            "metrics": metrics,
-        }
-        (staging / MENTIONS_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-
-    final = save_folder_atomically(trainer, cfg.output_dir, extra)
-    metrics["weights_sha256"] = file_sha256(final / "model.safetensors")
-    attach = cfg.mentions.get("attach_to")
-    if attach:
-        attach_to(final, attach)
-    metrics["wall_time_s"] = time.time() - started
-    return metrics
 
 
 def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:

@@ -41,7 +41,7 @@ from transformers import (
 )
 
 from stance.actors import Gazetteer, load_gazetteer
-from stance.build import article_gazetteer, sentence_mentions
+from stance.build import article_gazetteer, build_options, sentence_mentions, split_of
 from stance.errors import Problem, StanceError
 from stance.files import atomic_path
 from stance.inference import length_batches, pad_batch
@@ -340,14 +340,19 @@ def silver_from_config(cfg: Any, skipped: list[Problem] | None = None) -> dict[s
     for name, data_cfg in m.corpora.items():
         articles = read_articles(data_cfg, gazetteer or load_gazetteer(), skipped)
         limit = int(m.get("max_sentences", {}).get(name, 0) or 0)
-        train_part = [a for a in articles if (a.split or "train") == "train"]
+        # The stance builder's splits: `dev` is carved out of train by story, so a stance model's dev
+        # articles are never the finder's training sentences, and the finder chooses on them, not on a
+        # split that is reported.
+        options = build_options(data_cfg, int(cfg.seed))
+        splits = [split_of(a, options) for a in articles]
+        train_part = [a for a, split in zip(articles, splits, strict=True) if split == "train"]
         rows = silver_sentences(train_part, gazetteer, name)
         if limit and len(rows) > limit:
             rng = np.random.default_rng(int(cfg.seed))
             rows = [rows[i] for i in sorted(rng.choice(len(rows), limit, replace=False))]
         train_rows.extend(rows)
         if name in m.dev_corpora:
-            dev = [a for a in articles if a.split == str(m.dev_split)]
+            dev = [a for a, split in zip(articles, splits, strict=True) if split == str(m.dev_split)]
             dev_rows.extend(silver_sentences(dev, gazetteer, name))
         log.info("mention silver labels from %s: %d train sentences", name, len(rows))
     return {"train": train_rows, "dev": dev_rows}

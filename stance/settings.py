@@ -29,6 +29,7 @@ Device = Choice("Device", {n: n for n in ("auto", "cpu", "cuda")})
 TrainPrecision = Choice("TrainPrecision", {n: n for n in ("auto", "fp32", "bf16", "fp16")})
 PredictPrecision = Choice("PredictPrecision", {n: n for n in ("auto", "fp32", "bf16", "int8", "fp16")})
 ClassWeights = Choice("ClassWeights", {n: n for n in ("balanced", "none")})
+OrderWeights = Choice("OrderWeights", {n: n for n in ("balanced", "none")})
 Sampling = Choice("Sampling", {n: n for n in ("random", "paired")})
 Split = Choice("Split", {n: n for n in ("train", "dev", "validation", "test")})
 Pairs = Choice("Pairs", {n: n for n in ("labelled", "found", "both")})
@@ -57,6 +58,7 @@ class TrainSettings:
     num_workers: int = 0
     resume: bool = False
     sampling: Sampling = Sampling.random  # type: ignore[valid-type, attr-defined]
+    order_weights: OrderWeights = OrderWeights.none  # type: ignore[valid-type, attr-defined]
 
 
 @dataclass

@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from stance.distill import (
     teacher_folders,
 )
 from stance.encoding import EncodingConfig, encode_batch
+from stance.endtoend import ORDERS, mention_order
 from stance.errors import Problem, StanceError
 from stance.files import atomic_path
 from stance.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
@@ -63,6 +64,7 @@ from stance.paths import file_sha256, resolve_path
 from stance.schema import SPLITS, STANCES
 
 log = logging.getLogger(__name__)
+LOSS_WEIGHT = "loss_weight"  # the column `train.order_weights` adds: each training example's loss weight
 
 
 def encode_dataset(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> Dataset:
@@ -70,7 +72,7 @@ def encode_dataset(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, encodin
 
     The same `encode_batch` that prediction uses.
     """
-    keep = {"label", TEACHER, GOLD}
+    keep = {"label", TEACHER, GOLD, LOSS_WEIGHT}
     encoded = dataset.map(
         encode_batch,
         batched=True,
@@ -96,10 +98,44 @@ def class_weights(labels: list[int], mode: str, draws: list[float] | None = None
     return torch.tensor([n / (k * counts[i]) if counts[i] else 1.0 for i in range(k)], dtype=torch.float)
 
 
-def stance_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-    """Cross entropy weighted by class (`train.class_weights`)."""
+def order_weights(labels: Sequence[int], actor_starts: Sequence[int], target_starts: Sequence[int]) -> list[float]:
+    """Per-example loss weights by mention order (`train.order_weights=balanced`).
+
+    Within each polar class, the examples whose actor is named after the target
+    weigh as much in total as those whose actor is named first, and the class
+    keeps its total weight. Neutral examples and those without both ends marked
+    weigh 1. Without it, "A criticised B" teaches mostly that the first-named
+    entity is the one who acts.
+    """
+    orders = [mention_order(a, t) for a, t in zip(actor_starts, target_starts, strict=True)]
+    named = ORDERS[:2]
+    counts = Counter((label, order) for label, order in zip(labels, orders, strict=True) if order in named)
+    weights = []
+    for label, order in zip(labels, orders, strict=True):
+        both = counts[(label, named[0])] + counts[(label, named[1])]
+        balanced = label != NEUTRAL and order in named and all(counts[(label, o)] for o in named)
+        weights.append(both / (2 * counts[(label, order)]) if balanced else 1.0)
+    return weights
+
+
+def stance_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    weights: torch.Tensor | None,
+    example_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cross entropy weighted by class (`train.class_weights`) and, when given, by example (`train.order_weights`).
+
+    The weighted mean: Σ w·ce / Σ w, which is PyTorch's class-weighted cross entropy when every example weighs 1.
+    """
     w = weights.to(logits.device, logits.dtype) if weights is not None else None
-    return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), weight=w)
+    if example_weights is None:
+        return torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), weight=w)
+    per = torch.nn.functional.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), reduction="none")
+    scale = example_weights.to(logits.device, logits.dtype).view(-1)
+    if w is not None:
+        scale = scale * w[labels.view(-1)]
+    return (per * scale).sum() / scale.sum()
 
 
 def pair_groups(dataset: Dataset) -> list[int]:
@@ -258,17 +294,18 @@ class StanceTrainer(Trainer):
         num_items_in_batch: Any = None,
     ) -> Any:
         teacher, gold = inputs.pop(TEACHER, None), inputs.pop(GOLD, None)
+        example_weights = inputs.pop(LOSS_WEIGHT, None)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
         if teacher is not None and self.distill is not None:
             loss = distillation_loss(outputs.logits, labels, teacher, gold, self.distill, self.class_weight)
         else:
-            loss = stance_loss(outputs.logits, labels, self.class_weight)
+            loss = stance_loss(outputs.logits, labels, self.class_weight, example_weights)
             if model.training and self.args.world_size > 1:
-                loss = loss * self._ddp_share(labels)
+                loss = loss * self._ddp_share(labels, example_weights)
         return (loss, outputs) if return_outputs else loss
 
-    def _ddp_share(self, labels: torch.Tensor) -> torch.Tensor:
+    def _ddp_share(self, labels: torch.Tensor, example_weights: torch.Tensor | None = None) -> torch.Tensor:
         """N × this process's part of the global batch's loss weight (the class weights of its labels).
 
         DDP averages the N processes' gradients. Each process's loss is a weighted
@@ -277,17 +314,20 @@ class StanceTrainer(Trainer):
         that batch takes; scaled by this factor it is the same. Without class
         weights and with equal batches the factor is exactly 1.
         """
-        weight = (
-            self.class_weight.to(labels.device)[labels].sum()
+        per = (
+            self.class_weight.to(labels.device)[labels].float()
             if self.class_weight is not None
-            else torch.tensor(float(labels.numel()), device=labels.device)
+            else torch.ones(labels.numel(), device=labels.device)
         )
+        if example_weights is not None:
+            per = per * example_weights.to(labels.device).view(-1)
+        weight = per.sum()
         total = self.accelerator.reduce(weight.detach().clone(), reduction="sum")
         return self.args.world_size * weight / total
 
 
 class _Collator:
-    """Pads the model inputs; carries a distillation's float columns through as tensors."""
+    """Pads the model inputs; carries a distillation's and the order weights' float columns through as tensors."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         self.pad = DataCollatorWithPadding(tokenizer)
@@ -296,7 +336,7 @@ class _Collator:
         features = [dict(f) for f in features]
         extra = {
             key: torch.tensor([f.pop(key) for f in features], dtype=torch.float)
-            for key in (TEACHER, GOLD)
+            for key in (TEACHER, GOLD, LOSS_WEIGHT)
             if key in features[0]
         }
         return {**self.pad(features), **extra}
@@ -323,8 +363,9 @@ def metrics_by_corpus(
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        y_pred = np.asarray(logits).argmax(-1)
         y_true = np.asarray(prediction.label_ids)
+        compute.scored.append((np.asarray(logits), y_true))  # type: ignore[attr-defined]
+        y_pred = np.asarray(logits).argmax(-1)
         if on_path:
             y_pred = np.where(missed, NEUTRAL, y_pred)
         out = {
@@ -343,7 +384,53 @@ def metrics_by_corpus(
             out[SELECTION_METRIC] = out[metric]
         return out
 
+    compute.scored = []  # type: ignore[attr-defined]  # each evaluation's (logits, labels), in order
     return compute
+
+
+def selection_set(
+    rows: Dataset, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig
+) -> tuple[Dataset, Dataset]:
+    """The split that chooses the checkpoint, and its encoding, ordered by length; missed gold pairs cut short.
+
+    Evaluated in this order, batches hold inputs of similar length and little
+    compute goes to padding; a missed gold pair (`data.pairs=found`) is never
+    scored by the path, its call is neutral whatever the model says, so it is
+    encoded as its first and last token only. The figures are those of the
+    split in any order.
+    """
+    encoded = encode_dataset(rows, tokenizer, encoding)
+    missed = (
+        set(np.flatnonzero(np.asarray(rows["origin"]) == MISSED).tolist()) if "origin" in rows.column_names else set()
+    )
+    if missed:
+        columns = [c for c in ("input_ids", "attention_mask", "token_type_ids") if c in encoded.column_names]
+        encoded = encoded.map(
+            lambda row, i: {c: [row[c][0], row[c][-1]] for c in columns} if i in missed else {},
+            with_indices=True,
+            desc="cutting missed pairs",
+        )
+    order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable").tolist()
+    return rows.select(order), encoded.select(order)
+
+
+def chosen_predictions(
+    trainer: Trainer, scored: Callable[[EvalPrediction], dict[str, float]], encoded: Dataset
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen checkpoint's logits and labels on the selection split.
+
+    They are the ones recorded when that checkpoint was evaluated (the first
+    best epoch, as Trainer keeps it), so the split is not scored a second time;
+    after a resume, or without one evaluation per epoch, it is scored again.
+    """
+    recorded = getattr(scored, "scored", [])
+    evals = [e for e in trainer.state.log_history if f"eval_{SELECTION_METRIC}" in e]
+    values = [e[f"eval_{SELECTION_METRIC}"] for e in evals]
+    if recorded and len(recorded) == len(evals) and trainer.state.best_metric in values:
+        return recorded[values.index(trainer.state.best_metric)]
+    output = trainer.predict(encoded)
+    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    return np.asarray(logits), np.asarray(output.label_ids)
 
 
 def _precision_flags(precision: str, device: torch.device) -> dict[str, bool]:
@@ -451,10 +538,17 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     if uses_found_pairs(cfg.data) and select_on != "dev":
         log.warning("data.pairs=found chooses on the path's dev pairs, but there is no dev split (data.dev_fraction)")
     train_set = distillation_set(cfg, dataset, teachers) if teachers else dataset["train"]
+    by_order = str(cfg.train.get("order_weights", "none")) == "balanced"
+    if by_order:
+        if teachers:
+            raise StanceError("train.order_weights=balanced is not supported with a teacher (distillation)")
+        train_set = train_set.add_column(
+            LOSS_WEIGHT, order_weights(train_set["label"], train_set["actor_start"], train_set["target_start"])
+        )
     # Held-out splits are not encoded: training neither scores nor looks at them.
     encoded = {"train": encode_dataset(train_set, tokenizer, encoding)}
     if select_on:
-        encoded[select_on] = encode_dataset(dataset[select_on], tokenizer, encoding)
+        dataset[select_on], encoded[select_on] = selection_set(dataset[select_on], tokenizer, encoding)
     has_validation = select_on is not None
     corpus_weights = sampling_weights(cfg.data)
     draws = [corpus_weights.get(c, 1.0) for c in train_set["corpus"]] if corpus_weights else None
@@ -464,7 +558,9 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         str(cfg.train.class_weights),
         [d for d, g in zip(draws, gold, strict=True) if g] if draws else None,
     )
-    args = training_arguments(cfg, has_validation, device, metric=SELECTION_METRIC, keep_columns=bool(teachers))
+    args = training_arguments(
+        cfg, has_validation, device, metric=SELECTION_METRIC, keep_columns=bool(teachers) or by_order
+    )
     sampling = str(cfg.train.get("sampling", "random"))
     # Unpaired, every example is its own group: the sampler is then needed only to apply sampling weights.
     singletons = list(range(len(train_set))) if draws else None
@@ -481,10 +577,12 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
         data_collator=_Collator(tokenizer),
-        compute_metrics=metrics_by_corpus(
-            list(dataset[select_on]["corpus"]) if select_on else None,
-            list(dataset[select_on]["origin"]) if select_on else None,
-            on_path=select_on == "dev" and uses_found_pairs(cfg.data),
+        compute_metrics=(
+            scored := metrics_by_corpus(
+                list(dataset[select_on]["corpus"]) if select_on else None,
+                list(dataset[select_on]["origin"]) if select_on else None,
+                on_path=select_on == "dev" and uses_found_pairs(cfg.data),
+            )
         ),
     )
     resume = None
@@ -518,24 +616,23 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         }
     # Only the split that chose the checkpoint is scored here; held-out splits are stance-evaluate's, once.
     if select_on is not None:
-        output = trainer.predict(encoded[select_on])
-        logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        logits, label_ids = chosen_predictions(trainer, scored, encoded[select_on])
         probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float), -1).numpy()
         missed = np.asarray(dataset[select_on]["origin"]) == MISSED
         probs[missed] = np.eye(len(STANCES))[NEUTRAL]  # the path never scores them: whatever the model says, missed
         if missed.any():
             metrics["selected_on_path"] = {"pairs_found": int((~missed).sum()), "gold_polar_missed": int(missed.sum())}
-        metrics[select_on] = classification_report(output.label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
+        metrics[select_on] = classification_report(label_ids, probs.argmax(-1), probs, bootstrap_resamples=0)
         corpora = np.asarray(dataset[select_on]["corpus"])
         if len(set(corpora)) > 1:  # a mix: each corpus's dev figures, side by side
             metrics[f"{select_on}_by_corpus"] = {
                 str(c): classification_report(
-                    output.label_ids[corpora == c], probs[corpora == c].argmax(-1), probs[corpora == c], 0
+                    label_ids[corpora == c], probs[corpora == c].argmax(-1), probs[corpora == c], 0
                 )
                 for c in sorted(set(corpora))
             }
         # The neutral/polar call is fitted here, on the split that chose the checkpoint, never on held-out ones.
-        _, metrics["decision"] = fit_decision(probs, output.label_ids, select_on)
+        _, metrics["decision"] = fit_decision(probs, label_ids, select_on)
         log.info("decision fitted on %s: %s", select_on, metrics["decision"])
     save_model_folder(trainer, cfg, metrics)
     metrics["wall_time_s"] = time.time() - started

@@ -173,6 +173,27 @@ def test_clean_form_drops_titles_articles_and_possessives() -> None:
 # -- training, loading, and the prediction path -----------------------------------------------
 
 
+def test_the_finder_chooses_on_the_builder_s_dev_stories_and_never_trains_on_them(tmp_path) -> None:
+    from helpers import train_config
+
+    from stance.mentions import silver_from_config
+
+    fixtures = Path(__file__).parent / "fixtures"
+    overrides = [
+        "task=mentions",
+        f"mentions.corpora.seesaw.root={fixtures / 'seesaw'}",
+        f"mentions.corpora.dse.root={fixtures / 'dse'}",
+        "mentions.corpora.seesaw.max_bad_fraction=0.5",
+    ]
+    # At 0.3 the fixture's one train story (TRIPLET_900, two articles) hashes into dev.
+    carved = silver_from_config(train_config(tmp_path, *overrides, "mentions.corpora.seesaw.dev_fraction=0.3"))
+    kept = silver_from_config(train_config(tmp_path, *overrides, "mentions.corpora.seesaw.dev_fraction=0"))
+    seesaw = [r for r in kept["train"] if r["corpus"] == "seesaw"]
+    assert seesaw and not kept["dev"]
+    assert {r["text"] for r in carved["dev"]} == {r["text"] for r in seesaw}
+    assert not [r for r in carved["train"] if r["corpus"] == "seesaw"]
+
+
 def test_task_mentions_trains_a_finder_that_loads_and_tags_spans(tiny_finder) -> None:
     folder, metrics = tiny_finder
     assert metrics["task"] == "mentions"

@@ -83,11 +83,11 @@ def main(argv: list[str]) -> None:
 
     from hydra import compose, initialize_config_dir
 
-    from stance.classifier import StanceClassifier
-    from stance.endtoend import GoldMatcher, gold_labels, path_articles
-    from stance.evaluate import evaluation_data
+    from stance.dataset.match import GoldMatcher, gold_labels, path_articles
+    from stance.evaluation.evaluate import evaluation_data
     from stance.model import weights_sha256
     from stance.paths import resolve_path
+    from stance.predict.classifier import StanceClassifier
     from stance.schema import STANCES, PairKey
 
     model = resolve_path(args.model)

@@ -23,7 +23,7 @@ import benchkit
 
 benchkit.setup()
 
-from stance.actors import _WORD_END, Gazetteer  # noqa: E402
+from stance.actors.gazetteer import _WORD_END, Gazetteer  # noqa: E402
 
 ROOT = benchkit.ROOT
 ARTICLES = ROOT.parent / "shared" / "datasets" / "seesaw" / "articles"

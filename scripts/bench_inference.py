@@ -60,8 +60,8 @@ def load_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """Labelled pairs (builder rows, formatted text pairs, labels) and raw articles, for every system alike."""
     from omegaconf import OmegaConf
 
-    from stance.actors import load_gazetteer
-    from stance.build import article_examples, build_options
+    from stance.actors.gazetteer import load_gazetteer
+    from stance.dataset.build import article_examples, build_options
     from stance.encoding import format_inputs
     from stance.model import load_stance_model
 
@@ -141,8 +141,8 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
     if system.startswith("pipeline"):
         from transformers import pipeline
 
-        from stance.actors import load_gazetteer
-        from stance.classifier import article_pairs
+        from stance.actors.gazetteer import load_gazetteer
+        from stance.actors.pairs import article_pairs
         from stance.encoding import EncodingConfig, format_inputs
 
         dtype = torch.bfloat16 if system == "pipeline-bf16" else torch.float32
@@ -179,7 +179,7 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
         result["e2e_pairs"] = score_articles()
         result["e2e_s"] = time.perf_counter() - started
     else:
-        from stance.classifier import StanceClassifier
+        from stance.predict.classifier import StanceClassifier
 
         def load() -> StanceClassifier:
             return StanceClassifier.from_pretrained(
@@ -219,7 +219,7 @@ ACTOR_VARIANTS = {
 
 def run_actor_variant(variant: str, model: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """`predict_articles` over the raw articles as stance-predict runs it, with one way of finding actors."""
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
     from stance.schema import Article
     from stance.sentences import split_sentences
 
@@ -480,7 +480,7 @@ def _in_fresh_process(worker: str, args: argparse.Namespace, inputs_path: Path, 
 
 def actor_section(args: argparse.Namespace) -> dict[str, Any]:
     """Every way of finding actors, timed end to end on the same raw articles."""
-    from stance.classifier import FIND_SENTENCES
+    from stance.predict.classifier import FIND_SENTENCES
 
     inputs = load_inputs(args)
     with tempfile.TemporaryDirectory() as tmp:

@@ -81,7 +81,7 @@ def trained_model(cfg: Any) -> tuple[dict[str, Any], bool]:
     from omegaconf import OmegaConf
 
     from stance.paths import resolve_path
-    from stance.train import train
+    from stance.training.train import train
 
     folder = resolve_path(cfg.output_dir)
     saved = folder / "training_config.yaml"
@@ -98,7 +98,7 @@ def evaluation(
     from hydra import compose, initialize_config_dir
 
     from stance.cli import CONFIG_DIR
-    from stance.evaluate import evaluate
+    from stance.evaluation.evaluate import evaluate
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose(

@@ -46,7 +46,7 @@ def evaluation(model: str, data: str, out: str) -> dict[str, Any]:
 
 def pairs_per_second(folder: str, rows: list[dict[str, Any]]) -> float:
     """Scoring throughput (fp32, batch 64) on `rows`, after one warm-up batch."""
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
 
     classifier = StanceClassifier.from_pretrained(folder, batch_size=64)
     classifier.predict_proba(rows[:64])
@@ -127,8 +127,8 @@ def main(argv: list[str]) -> None:
 
     from bench_quality import hardware
 
-    from stance.build import dataset_from_config
     from stance.cli import CONFIG_DIR
+    from stance.dataset.build import dataset_from_config
 
     speed = "--no-speed" not in argv
     models = [arg.split("=", 1) for arg in argv if not arg.startswith("--")]

@@ -60,8 +60,8 @@ def bench_ray(
     """Pairs/s of engine=local (2 threads) and engine=ray (1 and 2 actors × 1 thread) on the same articles."""
     import ray
 
-    from stance.batch import predict_files
-    from stance.engine_ray import predict_shards
+    from stance.predict.batch import predict_files
+    from stance.predict.ray import predict_shards
 
     with tempfile.TemporaryDirectory(dir=work) as tmp:
         folder = Path(tmp)

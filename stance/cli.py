@@ -33,8 +33,8 @@ def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="build")
 def build_main(cfg: DictConfig) -> None:
     """stance-build: labelled articles → DatasetDict on disk, with a table of counts."""
-    from stance.build import build_from_config
-    from stance.found import training_builder
+    from stance.dataset.build import build_from_config
+    from stance.dataset.found import training_builder
 
     _run(lambda c: build_from_config(c, training_builder(c)), cfg)
 
@@ -42,10 +42,14 @@ def build_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def train_main(cfg: DictConfig) -> None:
     """stance-train: fine-tune a stance model and save it to models/<run_name>/."""
-    from stance.train import train
 
     def job(c: DictConfig) -> None:
-        metrics = train(c)
+        # The command line chooses what is trained: a stance model, or with task=mentions the mention finder.
+        if c.get("task", "stance") == "mentions":
+            from stance.training.mentions import train_mentions as run
+        else:
+            from stance.training.train import train as run
+        metrics = run(c)
         if int(os.environ.get("RANK", "0")) != 0:  # torchrun / accelerate: the first process speaks for all
             return
         print(f"model saved to {c.output_dir}")
@@ -68,7 +72,7 @@ def train_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
-    from stance.evaluate import confusion_text, evaluate
+    from stance.evaluation.evaluate import confusion_text, evaluate
 
     def job(c: DictConfig) -> None:
         results = evaluate(c)
@@ -117,7 +121,7 @@ def evaluate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="calibrate")
 def calibrate_main(cfg: DictConfig) -> None:
     """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
-    from stance.evaluate import calibrate
+    from stance.evaluation.evaluate import calibrate
 
     def job(c: DictConfig) -> None:
         r = calibrate(c)
@@ -136,11 +140,11 @@ def calibrate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""
-    from stance.batch import predict_files
+    from stance.predict.batch import predict_files
 
     def job(c: DictConfig) -> None:
         if str(c.get("engine", "local")) == "ray":
-            from stance.engine_ray import predict_shards, summary_text
+            from stance.predict.ray import predict_shards, summary_text
 
             result = predict_shards(c)
             print(summary_text(result))
@@ -161,7 +165,7 @@ def predict_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
 def report_main(cfg: DictConfig) -> None:
     """stance-report: the stance network over time and by outlet, with its evidence, from prediction files."""
-    from stance.report import build_report
+    from stance.report.report import build_report
 
     def job(c: DictConfig) -> None:
         r = build_report(c)

@@ -77,7 +77,7 @@ class DataSettings:
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     balance_spans: bool = False
     dev_fraction: float = 0.0
-    # labelled: the corpus's own entity pairs; found: the pairs the prediction path finds (stance.found)
+    # labelled: the corpus's own entity pairs; found: the pairs the prediction path finds (stance.dataset.found)
     pairs: DataPairs | None = None  # type: ignore[valid-type]  # null: labelled (on a mix: each part's own)
     max_bad_fraction: float = 0.01
     weight: float = 1.0  # a part of a mix: how often per epoch each of its training examples is drawn
@@ -92,7 +92,9 @@ class _ModelCommand:
     device: Device = Device.auto  # type: ignore[valid-type, attr-defined]
     batch_size: int = 64
     gazetteer: str | None = None
-    references: bool = False  # pair role nouns, descriptions and pronoun subjects with who they name (stance.coref)
+    references: bool = (
+        False  # pair role nouns, descriptions and pronoun subjects with who they name (stance.actors.coref)
+    )
 
 
 @dataclass
@@ -127,7 +129,7 @@ class CalibrateSettings(_LabelledCommand):
 
 @dataclass
 class RaySettings:
-    """stance-predict's `ray:` block, read with `engine=ray` (see stance.engine_ray)."""
+    """stance-predict's `ray:` block, read with `engine=ray` (see stance.predict.ray)."""
 
     address: str | None = None  # null: $RAY_ADDRESS if set, else a local Ray started for the run
     local_cpus: int | None = None  # logical CPUs of a local Ray started here (null: the cores + 1 for light stages)

@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def gazetteer():
-    from stance.actors import load_gazetteer
+    from stance.actors.gazetteer import load_gazetteer
 
     return load_gazetteer(ROOT / "data" / "actors.yaml")
 
@@ -34,7 +34,7 @@ def trained(tmp_path_factory) -> tuple[Path, dict]:
     """The tiny random-initialised model trained once per test session on the seed data: (folder, metrics)."""
     from helpers import train_config
 
-    from stance.train import train
+    from stance.training.train import train
 
     tmp = tmp_path_factory.mktemp("tiny")
     return tmp / "model", train(train_config(tmp))
@@ -51,7 +51,7 @@ def tiny_finder(tmp_path_factory) -> tuple[Path, dict]:
     """A tiny mention finder trained once per test session on the fixture corpora: (folder, metrics)."""
     from helpers import train_config
 
-    from stance.train import train
+    from stance.training.train import train
 
     tmp = tmp_path_factory.mktemp("finder")
     cfg = train_config(

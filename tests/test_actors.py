@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from stance.actors import Gazetteer, Mention, pair_mentions
+from stance.actors.gazetteer import Gazetteer, Mention, pair_mentions
 from stance.errors import InputFormatError
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from datasets import load_from_disk
 
-from stance.build import BuildOptions, assign_split, build_dataset, label_table, save_dataset
+from stance.dataset.build import BuildOptions, assign_split, build_dataset, label_table, save_dataset
 from stance.readers.articles import load_articles
 from stance.schema import STANCES
 
@@ -103,7 +103,8 @@ def test_seed_data_counts_match_the_labels(gazetteer) -> None:
 
 
 def test_balance_spans_gives_neutrals_the_span_pattern_of_labelled_pairs() -> None:
-    from stance.build import NO_SPAN, balance_span_presence
+    from stance.actors.pairs import NO_SPAN
+    from stance.dataset.build import balance_span_presence
 
     def row(origin: str, actor: bool, target: bool) -> dict:
         return {
@@ -143,7 +144,7 @@ def test_dev_is_carved_from_train_by_group_and_never_splits_one() -> None:
     articles.append(
         Article(id="held", sentences=["x"], labels=[StanceLabel(0, "A", "B", "neutral")], split="validation")
     )
-    from stance.actors import Gazetteer
+    from stance.actors.gazetteer import Gazetteer
 
     ds = build_dataset(articles, Gazetteer(actors={}), BuildOptions(dev_fraction=0.3, context_sentences=0))
     where: dict[str, set[str]] = {}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stance.actors import Gazetteer, Mention
-from stance.coref import DEFAULT_ROLES, RoleTable, load_roles, resolve_references, roles_from_dict
+from stance.actors.coref import DEFAULT_ROLES, RoleTable, load_roles, resolve_references, roles_from_dict
+from stance.actors.gazetteer import Gazetteer, Mention
 from stance.errors import InputFormatError
 from stance.schema import Article
 

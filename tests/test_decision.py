@@ -52,8 +52,8 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
 
     from helpers import apply_config
 
-    from stance.classifier import StanceClassifier
-    from stance.evaluate import calibrate, evaluate
+    from stance.evaluation.evaluate import calibrate, evaluate
+    from stance.predict.classifier import StanceClassifier
 
     folder, metrics = trained
     # The seed data has neither dev nor validation examples: nothing to fit on, so the folder keeps the argmax.
@@ -81,8 +81,8 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
 def test_training_with_a_dev_split_fits_the_decision_there(tmp_path: Path) -> None:
     from helpers import train_config
 
-    from stance.build import dataset_from_config
-    from stance.train import train
+    from stance.dataset.build import dataset_from_config
+    from stance.training.train import train
 
     cfg = train_config(tmp_path, "train.epochs=1")
     dataset = dataset_from_config(cfg)

@@ -17,7 +17,7 @@ from helpers import TINY, train_config
 from safetensors.torch import load_file
 from transformers import TrainingArguments
 
-from stance.train import PairedSampler
+from stance.training.train import PairedSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +112,7 @@ def test_the_order_is_a_function_of_seed_and_epoch_alone() -> None:
 
 
 def test_the_trainer_sizes_megabatches_by_the_global_batch() -> None:
-    from stance.train import StanceTrainer
+    from stance.training.train import StanceTrainer
 
     # Every process lays out the whole epoch, so 50 batches of it are 50 global batches (3 processes × 4).
     stub = SimpleNamespace(
@@ -141,7 +141,7 @@ def _numbers(tree: object, prefix: str = "") -> dict[str, float]:
 
 
 def test_torchrun_two_processes_match_one_with_the_same_global_batch(tmp_path: Path) -> None:
-    from stance.train import train
+    from stance.training.train import train
 
     # The seed articles, one of them as validation: the split that is scored and chooses the checkpoint.
     data = tmp_path / "data"

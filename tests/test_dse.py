@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from stance.build import BuildOptions, article_examples, build_dataset
+from stance.dataset.build import BuildOptions, article_examples, build_dataset
 from stance.errors import InputFormatError, StanceError
 from stance.readers import read_articles
 from stance.readers.dse import (

@@ -9,11 +9,12 @@ import pytest
 from helpers import train_config
 from transformers import EvalPrediction
 
-from stance.build import BuildOptions
-from stance.endtoend import ORDERS, FoundPair, mention_order, score_edges, score_found
-from stance.found import MISSED, found_rows
+from stance.actors.pairs import ORDERS, mention_order
+from stance.dataset.build import BuildOptions
+from stance.dataset.found import MISSED, found_rows
+from stance.evaluation.endtoend import FoundPair, score_edges, score_found
 from stance.schema import STANCES, Article, PairKey, StanceLabel
-from stance.train import SELECTION_METRIC, metrics_by_corpus
+from stance.training.train import SELECTION_METRIC, metrics_by_corpus
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUP, OPP, NEU = (STANCES.index(s) for s in ("support", "oppose", "neutral"))
@@ -171,11 +172,11 @@ def test_found_rows_with_a_finder_pair_its_spans(gazetteer) -> None:
 def test_training_on_found_pairs_chooses_on_the_path_and_carries_the_finder(tmp_path: Path, tiny_finder) -> None:
     from datasets import Dataset
 
-    from stance.actors import load_gazetteer
-    from stance.build import FEATURES, dataset_from_config
-    from stance.found import training_builder
+    from stance.actors.gazetteer import load_gazetteer
+    from stance.dataset.build import FEATURES, dataset_from_config
+    from stance.dataset.found import training_builder
     from stance.readers import read_articles
-    from stance.train import train
+    from stance.training.train import train
 
     finder_dir = tiny_finder[0]
     cfg = train_config(tmp_path, "data.pairs=found", f"finder={finder_dir}", "train.epochs=1")
@@ -186,7 +187,7 @@ def test_training_on_found_pairs_chooses_on_the_path_and_carries_the_finder(tmp_
     # The seed data has no dev split: its train article stands in, read as the path reads it.
     gazetteer = load_gazetteer(cfg.data.gazetteer)
     train_articles = [a for a in read_articles(cfg.data, gazetteer) if a.split == "train"]
-    from stance.found import load_finder
+    from stance.dataset.found import load_finder
 
     dev = found_rows(train_articles, gazetteer, load_finder(finder_dir), BuildOptions(context_sentences=2), "dev")
     assert {r["origin"] for r in dev} >= {"annotated", "co-mention"}
@@ -205,13 +206,13 @@ def test_calibrate_on_the_path_fits_over_found_pairs_and_missed_ones(tmp_path: P
     from helpers import apply_config
 
     from stance.decision import load_decision
-    from stance.evaluate import calibrate, path_probabilities
+    from stance.evaluation.evaluate import calibrate, path_probabilities
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
     report = calibrate(apply_config("calibrate", f"model_dir={model}", "split=train", "pairs=found"))
     assert report["fitted_on"] == "seed/train (prediction path)" == load_decision(model).fitted_on
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
     from stance.readers import read_articles
 
     clf = StanceClassifier.from_pretrained(model, device="cpu")
@@ -226,7 +227,7 @@ def test_calibrate_on_the_path_fits_over_found_pairs_and_missed_ones(tmp_path: P
 
 
 def test_pair_finding_with_references_pairs_a_pronoun_subject_with_who_it_names(gazetteer) -> None:
-    from stance.classifier import find_pairs
+    from stance.actors.pairs import find_pairs
     from stance.readers.raw import article_from_text
 
     article = article_from_text("p", "Vladimir Putin met Xi Jinping in Beijing. He praised China.", date="2024-05-16")

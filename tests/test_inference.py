@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from stance.classifier import StanceClassifier
 from stance.encoding import EncodingConfig, encode_batch, format_inputs, tokenize_inputs
 from stance.errors import StanceError
 from stance.inference import AutoPolicy, length_batches
+from stance.predict.classifier import StanceClassifier
 from stance.readers.articles import load_articles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_threads_sets_torch_threads(tiny_model, keep_threads) -> None:
 def test_predict_config_takes_precision_and_threads(tiny_model, tmp_path: Path, keep_threads) -> None:
     from omegaconf import OmegaConf
 
-    from stance.batch import predict_files
+    from stance.predict.batch import predict_files
 
     (tmp_path / "a1.txt").write_text("China criticised the United States on Monday. Russia agreed with Beijing.\n")
     base = {"model_dir": str(tiny_model), "input": str(tmp_path / "a1.txt"), "device": "cpu", "batch_size": 4}

@@ -7,24 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from stance.actors import Actor, Gazetteer, Mention
-from stance.entities import clean_form, merge_mentions
-from stance.mentions import (
+from stance.actors.entities import clean_form, merge_mentions
+from stance.actors.finder import (
     BEGIN,
     IGNORE,
     INSIDE,
     OUTSIDE,
     MentionFinder,
-    attach_to,
     decode_spans,
     encode_mentions,
     settle,
-    silver_sentences,
     span_scores,
 )
+from stance.actors.gazetteer import Actor, Gazetteer, Mention
+from stance.dataset.silver import silver_sentences
 from stance.model import build_tokenizer
 from stance.readers.dse import load_dse
 from stance.readers.seesaw import load_seesaw
+from stance.training.mentions import attach_to
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -176,7 +176,7 @@ def test_clean_form_drops_titles_articles_and_possessives() -> None:
 def test_the_finder_chooses_on_the_builder_s_dev_stories_and_never_trains_on_them(tmp_path) -> None:
     from helpers import train_config
 
-    from stance.mentions import silver_from_config
+    from stance.training.mentions import silver_from_config
 
     fixtures = Path(__file__).parent / "fixtures"
     overrides = [
@@ -222,7 +222,7 @@ class _FixedFinder:
 
 
 def test_predict_pairs_found_actors_and_says_where_each_came_from(tiny_model, gazetteer) -> None:
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
     from stance.readers.raw import article_from_text
 
     text = "Nancy Pelosi criticised China over trade. Pelosi also praised the CDC."
@@ -258,8 +258,8 @@ def test_predict_pairs_found_actors_and_says_where_each_came_from(tiny_model, ga
 
 
 def test_actors_found_without_a_finder_is_an_error_that_says_how_to_get_one(tiny_model, gazetteer) -> None:
-    from stance.classifier import StanceClassifier
     from stance.errors import StanceError
+    from stance.predict.classifier import StanceClassifier
 
     with pytest.raises(StanceError, match="task=mentions"):
         StanceClassifier.from_pretrained(tiny_model, device="cpu", gazetteer=gazetteer, actors="found")
@@ -268,7 +268,7 @@ def test_actors_found_without_a_finder_is_an_error_that_says_how_to_get_one(tiny
 def test_an_attached_finder_is_loaded_with_no_extra_argument(tiny_finder, tiny_model, tmp_path) -> None:
     import shutil
 
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)

@@ -11,7 +11,7 @@ import torch
 from helpers import train_config
 from omegaconf import OmegaConf
 
-from stance.build import UNLABELLED, dataset_from_config, label_table
+from stance.dataset.build import UNLABELLED, dataset_from_config, label_table
 from stance.errors import StanceError
 
 
@@ -66,7 +66,7 @@ def test_a_mix_is_refused_where_one_corpus_is_read(tmp_path, fixtures, gazetteer
     cfg = mix_config(tmp_path, fixtures)
     with pytest.raises(StanceError, match="data=seed or data=dse"):
         read_articles(cfg.data, gazetteer)
-    from stance.build import sampling_weights
+    from stance.dataset.build import sampling_weights
 
     cfg.data.parts.dse.weight = -1
 
@@ -75,7 +75,7 @@ def test_a_mix_is_refused_where_one_corpus_is_read(tmp_path, fixtures, gazetteer
 
 
 def test_sampling_weights_draw_each_corpus_as_often_as_configured() -> None:
-    from stance.train import PairedSampler
+    from stance.training.train import PairedSampler
 
     # 40 pairs of corpus a (weight 2), 40 of b (weight 0.5), 10 of c (weight 0): both directions adjacent
     groups = [g for g in range(90) for _ in range(2)]
@@ -99,7 +99,7 @@ def test_sampling_weights_draw_each_corpus_as_often_as_configured() -> None:
 
 
 def test_class_weights_balance_the_classes_as_drawn() -> None:
-    from stance.train import class_weights
+    from stance.training.train import class_weights
 
     labels = [0, 0, 1, 2, 2, 2]
     plain = class_weights(labels, "balanced")
@@ -113,7 +113,7 @@ def test_selection_is_the_mean_of_the_corpora_macro_f1() -> None:
     from transformers import EvalPrediction
 
     from stance.metrics import macro_f1
-    from stance.train import SELECTION_METRIC, metrics_by_corpus
+    from stance.training.train import SELECTION_METRIC, metrics_by_corpus
 
     y = np.array([0, 1, 2, 2, 0, 1, 2, 2, 2, 2])
     pred = np.array([0, 1, 2, 2, 1, 1, 2, 0, 2, 2])
@@ -128,7 +128,7 @@ def test_selection_is_the_mean_of_the_corpora_macro_f1() -> None:
 
 
 def test_distillation_loss_mixes_the_teacher_and_the_gold_labels() -> None:
-    from stance.distill import DistillOptions, distillation_loss
+    from stance.training.distill import DistillOptions, distillation_loss
 
     torch.manual_seed(0)
     logits = torch.randn(6, 3, requires_grad=True)
@@ -158,7 +158,7 @@ def test_distillation_loss_mixes_the_teacher_and_the_gold_labels() -> None:
 
 
 def test_training_on_a_mix_reports_each_corpus(tmp_path, fixtures) -> None:
-    from stance.train import train
+    from stance.training.train import train
 
     cfg = mix_config(tmp_path, fixtures, "train.epochs=1", "train.sampling=paired", first="seesaw", dev_fraction=0)
     metrics = train(cfg)
@@ -172,10 +172,10 @@ def test_training_on_a_mix_reports_each_corpus(tmp_path, fixtures) -> None:
 
 
 def test_distillation_trains_on_the_teachers_probabilities(tmp_path, tiny_model) -> None:
-    from stance.classifier import StanceClassifier
-    from stance.distill import distillation_set, teacher_folders
     from stance.model import weights_sha256
-    from stance.train import train
+    from stance.predict.classifier import StanceClassifier
+    from stance.training.distill import distillation_set, teacher_folders
+    from stance.training.train import train
 
     cfg = train_config(
         tmp_path,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stance.actors import Gazetteer, load_gazetteer
+from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.readers.phoenix import display_phrase, name_case, parse_date, parse_restriction, plural, read_phoenix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,7 +192,7 @@ def _compact(g: Gazetteer) -> bytes:
 
 
 def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date() -> None:
-    from stance.classifier import article_pairs
+    from stance.actors.pairs import article_pairs
     from stance.schema import Article
 
     g = load_gazetteer("phoenix")
@@ -215,7 +215,7 @@ def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date()
 
 
 def test_the_summary_rolls_actors_up_as_of_each_article_date() -> None:
-    from stance.aggregate import summarize
+    from stance.predict.aggregate import summarize
     from stance.schema import PairPrediction
 
     def row(article: str, affiliation: str) -> PairPrediction:

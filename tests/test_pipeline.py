@@ -17,12 +17,12 @@ from omegaconf import OmegaConf
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from stance.batch import predict_files
-from stance.build import dataset_from_config
-from stance.classifier import StanceClassifier
 from stance.cli import CONFIG_DIR
+from stance.dataset.build import dataset_from_config
 from stance.encoding import MARKERS, EncodingConfig, encode_batch
 from stance.metrics import classification_report
+from stance.predict.batch import predict_files
+from stance.predict.classifier import StanceClassifier
 from stance.readers.articles import load_articles
 from stance.schema import STANCES
 
@@ -102,7 +102,7 @@ def test_saved_folder_reloads_with_identical_predictions_and_plain_transformers(
 
 
 def test_encoding_is_identical_at_train_and_predict_time(trained, gazetteer) -> None:
-    from stance.train import encode_dataset
+    from stance.training.train import encode_dataset
 
     folder, _ = trained
     clf = StanceClassifier.from_pretrained(folder, device="cpu")
@@ -180,7 +180,7 @@ def test_expected_calibration_error_of_known_cases() -> None:
 
 
 def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) -> None:
-    from stance.evaluate import evaluate, evaluation_data
+    from stance.evaluation.evaluate import evaluate, evaluation_data
 
     folder, _ = trained
     cfg = apply_config(
@@ -202,7 +202,7 @@ def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) 
 
 
 def test_evaluate_on_labelled_input(trained, tmp_path: Path) -> None:
-    from stance.evaluate import evaluate
+    from stance.evaluation.evaluate import evaluate
 
     folder, _ = trained
     cfg = apply_config(
@@ -294,7 +294,7 @@ def test_a_broken_model_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
 def test_paired_sampler_keeps_both_directions_together_and_reshuffles() -> None:
     from datasets import Dataset
 
-    from stance.train import PairedSampler, pair_groups
+    from stance.training.train import PairedSampler, pair_groups
 
     rows = [
         {"article_id": "a", "sentence_index": 0, "actor": "X", "target": "Y"},
@@ -318,7 +318,7 @@ def test_paired_sampler_keeps_both_directions_together_and_reshuffles() -> None:
 
 
 def test_polarity_micro_f1_scores_annotated_polar_pairs_only() -> None:
-    from stance.evaluate import polarity_micro_f1
+    from stance.evaluation.evaluate import polarity_micro_f1
 
     y = [0, 1, 1, 2, 0]
     probs = np.array([[0.2, 0.1, 0.7], [0.3, 0.4, 0.3], [0.6, 0.3, 0.1], [0.9, 0.0, 0.1], [0.1, 0.8, 0.1]])
@@ -337,7 +337,7 @@ def test_the_recipe_composes_for_each_corpus() -> None:
 
 
 def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
-    from stance.train import train
+    from stance.training.train import train
 
     fixtures = ROOT / "tests" / "fixtures" / "dse"
     metrics = train(
@@ -348,7 +348,7 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     assert metrics["examples"]["train"]["total"] + metrics["examples"]["dev"]["total"] == 10
     assert metrics["examples"]["dev"]["total"] == metrics["dev"]["n"] > 0
     assert (tmp_path / "model" / "model.safetensors").exists()
-    from stance.evaluate import evaluate
+    from stance.evaluation.evaluate import evaluate
 
     cfg = apply_config(
         "evaluate",
@@ -363,7 +363,7 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     # By hand: the fixture's gold labels, and the model's two directed calls per line folded into one label.
     gold = [1, 3, 2]  # the labels of tests/fixtures/dse/test.txt
     clf = StanceClassifier.from_pretrained(tmp_path / "model", device="cpu")
-    from stance.evaluate import evaluation_data
+    from stance.evaluation.evaluate import evaluation_data
 
     rows = list(evaluation_data(cfg, clf, tmp_path / "model").examples)
     probs = clf.predict_proba(rows).numpy()

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from helpers import apply_config
 
-from stance.endtoend import FoundPair, _gold_sentence, _locate, article_text, found_pairs, score_found
-from stance.evaluate import by_mention_pattern, mention_pattern
+from stance.dataset.match import _gold_sentence, _locate, article_text
+from stance.evaluation.endtoend import FoundPair, found_pairs, score_found
+from stance.evaluation.evaluate import by_mention_pattern, mention_pattern
 from stance.metrics import bootstrap_macro_f1, cluster_interval
 from stance.schema import STANCES, Article, PairKey, StanceLabel
 
@@ -150,9 +151,9 @@ def test_recall_between_named_entities_leaves_out_topics() -> None:
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:
     # The seed test article through stance-predict's path and through classifier-only scoring:
     # a pair both score from the same sentence must get the same label (no train/predict skew).
-    from stance.classifier import StanceClassifier
-    from stance.endtoend import agreement, model_input
-    from stance.evaluate import evaluation_data
+    from stance.evaluation.endtoend import agreement, model_input
+    from stance.evaluation.evaluate import evaluation_data
+    from stance.predict.classifier import StanceClassifier
 
     cfg = apply_config("evaluate", f"model_dir={tiny_model}", "split=test")
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
@@ -175,7 +176,7 @@ def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer
 def test_evaluate_reports_both_paths_with_the_weights_hash(tiny_model: Path, tmp_path: Path) -> None:
     import json
 
-    from stance.evaluate import evaluate
+    from stance.evaluation.evaluate import evaluate
     from stance.paths import file_sha256
 
     cfg = apply_config(
@@ -208,7 +209,7 @@ def test_one_group_gives_no_interval_rather_than_a_false_one() -> None:
 
 
 def test_the_checkpoint_is_chosen_on_dev_and_validation_only_with_a_warning(caplog) -> None:
-    from stance.train import selection_split
+    from stance.training.train import selection_split
 
     assert selection_split({"train", "dev", "validation", "test"}) == "dev"
     with caplog.at_level("WARNING"):

@@ -22,8 +22,9 @@ ray = pytest.importorskip("ray", reason="engine=ray needs ray: pip install -e '.
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from stance.batch import predict_files, read_predictions  # noqa: E402
-from stance.engine_ray import (  # noqa: E402
+from stance.errors import StanceError  # noqa: E402
+from stance.predict.batch import predict_files, read_predictions  # noqa: E402
+from stance.predict.ray import (  # noqa: E402
     ERRORS,
     FAIL_ONCE_ENV,
     MANIFEST,
@@ -32,7 +33,6 @@ from stance.engine_ray import (  # noqa: E402
     local_cpus,
     predict_shards,
 )
-from stance.errors import StanceError  # noqa: E402
 from stance.schema import OUTPUT_FIELDS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,8 +253,8 @@ def test_the_stages_in_process_drop_only_an_article_that_cannot_be_scored(traine
     """parse → pairs → scores → shard file, without Ray: a Parquet shard with a date column, one article failing."""
     import datetime
 
-    from stance.engine_ray import ModelSpec, PairFinder, PairScorer, Shard, _collect, parse_shards
-    from stance.model import choose_gazetteer
+    from stance.actors.resolve import choose_gazetteer
+    from stance.predict.ray import ModelSpec, PairFinder, PairScorer, Shard, _collect, parse_shards
 
     records = [{**r, "date": datetime.date(2024, 3, 1)} for r in _records("p", 4, 0)]
     sink = pa.BufferOutputStream()

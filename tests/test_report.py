@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import apply_config
 
-from stance.batch import write_parquet
 from stance.errors import StanceError
-from stance.report import bootstrap_intervals, build_report, iter_edges
+from stance.predict.batch import write_parquet
+from stance.report.report import bootstrap_intervals, build_report, iter_edges
 from stance.schema import OUTPUT_FIELDS, PairPrediction
 
 

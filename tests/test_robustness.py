@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from stance.batch import predict_files, read_predictions
-from stance.classifier import StanceClassifier
-from stance.commitlog import progress_path
 from stance.errors import Problem, StanceError
 from stance.model import ModelFolderError, check_model_folder
+from stance.predict.batch import predict_files, read_predictions
+from stance.predict.classifier import StanceClassifier
+from stance.predict.commitlog import progress_path
 from stance.readers.raw import article_from_text, iter_inputs
 from stance.schema import STANCES, Article, PairPrediction
 
@@ -447,7 +447,7 @@ def test_predict_cli_names_a_foreign_model_folder_without_a_traceback(tmp_path: 
 
 
 def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, caplog, monkeypatch) -> None:
-    from stance.train import StanceTrainer, train
+    from stance.training.train import StanceTrainer, train
 
     train(train_config(tmp_path, "train.max_steps=3", "train.epochs=50"))
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")) == ["checkpoint-3"]
@@ -459,7 +459,7 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, caplog, monke
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(StanceTrainer, "training_step", counted)
-    with caplog.at_level(logging.INFO, logger="stance.train"):
+    with caplog.at_level(logging.INFO, logger="stance.training.train"):
         train(train_config(tmp_path, "train.max_steps=5", "train.epochs=50", "train.resume=true"))
     assert "resuming from" in caplog.text and "checkpoint-3" in caplog.text
     assert steps == [3, 4]  # it went on from step 3: two more optimiser steps, not five
@@ -471,9 +471,9 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, caplog, monke
 def test_same_seed_and_data_give_the_same_model(tmp_path: Path, gazetteer) -> None:
     from datasets import DatasetDict
 
-    from stance.build import dataset_from_config
+    from stance.dataset.build import dataset_from_config
     from stance.readers.articles import load_articles
-    from stance.train import train
+    from stance.training.train import train
 
     runs = [tmp_path / "one", tmp_path / "two"]
     configs = [train_config(run, "train.max_steps=8", "train.logging_steps=1") for run in runs]
@@ -520,7 +520,7 @@ def test_dse_logs_what_it_read(fixtures, caplog) -> None:
 
 
 def test_aggregator_equals_summarize_and_ignores_self_edges(gazetteer) -> None:
-    from stance.aggregate import StanceAggregator, summarize
+    from stance.predict.aggregate import StanceAggregator, summarize
 
     rows = [
         PairPrediction("a", 0, "s", "China", "Russia", "oppose", 0.1, 0.7, 0.2, "m"),
@@ -567,8 +567,8 @@ def test_a_resumed_auto_job_keeps_the_precision_it_chose(trained, tmp_path: Path
 
 
 def test_the_model_carries_its_gazetteer_and_an_edited_one_is_another_job(trained, tmp_path: Path, caplog) -> None:
-    from stance.actors import gazetteer_sha256
-    from stance.model import model_gazetteer
+    from stance.actors.gazetteer import gazetteer_sha256
+    from stance.actors.resolve import model_gazetteer
 
     folder, _ = trained
     card = json.loads((folder / "gazetteer.json").read_text(encoding="utf-8"))
@@ -597,7 +597,7 @@ def test_the_model_carries_its_gazetteer_and_an_edited_one_is_another_job(traine
 def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
     import shutil
 
-    from stance.actors import gazetteer_files, gazetteer_sha256
+    from stance.actors.gazetteer import gazetteer_files, gazetteer_sha256
 
     copy = tmp_path / "a"
     (copy / "phoenix").mkdir(parents=True)

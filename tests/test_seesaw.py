@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from stance.build import NO_SPAN, BuildOptions, build_dataset, label_table
+from stance.actors.pairs import NO_SPAN
+from stance.dataset.build import BuildOptions, build_dataset, label_table
 from stance.errors import InputFormatError, StanceError
 from stance.readers import read_articles
 from stance.readers.seesaw import article_aliases, entity_aliases, load_seesaw, read_seesaw
@@ -288,7 +289,7 @@ SHARED_SEESAW = ROOT / ".." / "shared" / "datasets" / "seesaw"
 
 @pytest.mark.skipif(not (SHARED_SEESAW / "meta").is_dir(), reason="SEESAW is not beside the repo")
 def test_dev_is_about_15_percent_of_train_stories_fixed_by_story_hash(gazetteer) -> None:
-    from stance.build import in_dev, split_of
+    from stance.dataset.build import in_dev, split_of
 
     articles = load_seesaw(OmegaConf.merge(config(SHARED_SEESAW), {"dev_fraction": 0.15}))
     options = BuildOptions(dev_fraction=0.15)

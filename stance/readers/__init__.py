@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stance.actors import Gazetteer
+from stance.actors.gazetteer import Gazetteer
 from stance.errors import Problem, StanceError
 from stance.schema import Article
 

@@ -9,7 +9,7 @@ from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
-from stance.actors import Gazetteer, load_gazetteer
+from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import resolve_path
 from stance.schema import SPLITS, STANCES, Article, StanceLabel

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from stance.actors import Gazetteer
+from stance.actors.gazetteer import Gazetteer
 from stance.errors import InputFormatError, Problem, StanceError, display_path
 from stance.paths import resolve_path
 from stance.schema import Article

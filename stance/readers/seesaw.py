@@ -70,7 +70,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stance.entities import PERSON_TITLES
+from stance.actors.entities import PERSON_TITLES
 from stance.errors import Problem, StanceError, display_path
 from stance.progress import progress
 from stance.readers.common import config_value, corpus_root, tolerate

@@ -9,15 +9,15 @@ from typing import Any, TypeVar
 
 import torch
 
-from stance.actors import DEFAULT_GAZETTEER, Gazetteer, load_gazetteer
-from stance.build import article_gazetteer, article_mentions, co_mentioned_pairs, pair_examples
+from stance.actors.finder import MentionFinder, mention_folder_of
+from stance.actors.gazetteer import DEFAULT_GAZETTEER, Gazetteer, load_gazetteer
+from stance.actors.pairs import find_pairs, pair_examples
+from stance.actors.resolve import choose_gazetteer
 from stance.decision import ARGMAX, Decision, load_decision
 from stance.encoding import EncodingConfig, encode_batch
-from stance.entities import FOUND
 from stance.errors import StanceError
 from stance.inference import Scorer, set_threads
-from stance.mentions import MentionFinder, mention_folder_of
-from stance.model import choose_gazetteer, load_stance_model
+from stance.model import load_stance_model
 from stance.paths import resolve_path
 from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
@@ -55,7 +55,7 @@ class StanceClassifier:
     ) -> None:
         set_threads(threads)
         self.decision = decision
-        self.references = references  # pair role nouns and pronoun subjects with who they name (stance.coref)
+        self.references = references  # pair role nouns and pronoun subjects with who they name (stance.actors.coref)
         if actors not in ACTOR_MODES:
             raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
         if actors != "gazetteer" and mention_finder is None:
@@ -252,78 +252,6 @@ class StanceClassifier:
                     **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1
-
-
-def find_pairs(
-    articles: Sequence[Article],
-    gazetteer: Gazetteer,
-    context_sentences: int,
-    finder: MentionFinder | None = None,
-    actors: str = "gazetteer",
-    show_progress: bool = False,
-    references: bool = False,
-) -> list[list[dict[str, Any]]]:
-    """Every article's actor pairs as model inputs, the finder run over all their sentences in one batched call.
-
-    What `stance-predict` pairs, and what training on the path's pairs (`data.pairs=found`) is built from.
-    """
-    found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
-    if finder is not None and actors != "gazetteer":
-        spans = finder.find([s for a in articles for s in a.sentences], show_progress=show_progress)
-        at = 0
-        for k, article in enumerate(articles):
-            found[k] = spans[at : at + len(article.sentences)]
-            at += len(article.sentences)
-    return [
-        article_pairs(a, gazetteer, context_sentences, f, actors, references)
-        for a, f in zip(articles, found, strict=True)
-    ]
-
-
-def article_pairs(
-    article: Article,
-    gazetteer: Gazetteer,
-    context_sentences: int,
-    found: Sequence[Sequence[tuple[int, int]]] | None = None,
-    actors: str = "gazetteer",
-    references: bool = False,
-) -> list[dict[str, Any]]:
-    """Every ordered pair of actors mentioned together in a sentence of `article`, as the builder's rows.
-
-    `found` are the mention finder's spans per sentence; with them, the
-    gazetteer's mentions (unless `actors="found"`) and the found ones are
-    merged into one actor per entity of the article (`stance.entities`). Each
-    row says where its actors came from, their CAMEO codes and what they roll
-    up to at the article's date.
-    """
-    local = article_gazetteer(article, gazetteer)
-    listed, sources = article_mentions(article, local, found, actors, references)
-    rows: list[dict[str, Any]] = []
-    described: dict[str, tuple[str, str, str]] = {}
-    for i, mentions in enumerate(listed):
-        pairs = co_mentioned_pairs(mentions)
-        if not pairs:
-            continue
-        for row in pair_examples(article.id, article.sentences, i, mentions, pairs, context_sentences):
-            for role in ("actor", "target"):
-                name = row[role]
-                if name not in described:
-                    described[name] = _describe(name, local, sources.get(name), article.date)
-                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = described[name]
-            rows.append(row)
-    return rows
-
-
-def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str]:
-    """(source, CAMEO code, affiliation at `date`) of an actor of an article."""
-    actor = gazetteer.get(name)
-    if actor is None:
-        return source or FOUND, "", name
-    return (
-        source or actor.source,
-        gazetteer.code(name, date or None) or "",
-        gazetteer.affiliation(name, date or None),
-    )
 
 
 def sentence_groups(

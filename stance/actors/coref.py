@@ -38,8 +38,8 @@ from typing import Any
 
 import yaml
 
-from stance.actors import Gazetteer, Mention
-from stance.entities import _person_like, clean_form
+from stance.actors.entities import _person_like, clean_form
+from stance.actors.gazetteer import Gazetteer, Mention
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import resolve_path
 from stance.schema import Article
@@ -472,7 +472,7 @@ def resolve_references(
     """Each sentence's mentions plus resolved references; counts per rule ("role", "pronoun", "description").
 
     `mentions` are each sentence's mentions, already merged into one actor name
-    per entity (`stance.entities.merge_mentions`); they come back unchanged,
+    per entity (`stance.actors.entities.merge_mentions`); they come back unchanged,
     with a mention per resolved reference (its text the reference's words, its
     actor the name the article uses for that entity, else the role table's),
     given mentions first, then by start. `roles`: data/roles.yaml when None.

@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from stance.actors import Gazetteer, pair_mentions
-from stance.build import article_gazetteer, article_group, sentence_mentions
+from stance.actors.gazetteer import Gazetteer, pair_mentions
+from stance.actors.pairs import ORDERS, article_gazetteer, mention_order, sentence_mentions
+from stance.dataset.build import article_group
+from stance.dataset.match import GoldMatcher, gold_labels, path_articles
 from stance.metrics import POLAR_IDS, bootstrap_macro_f1, cluster_interval
-from stance.readers.raw import article_from_text
 from stance.schema import STANCES, Article, PairKey
 
 # SEESAW's entity types for named actors; Topic, Event and Others are what is talked about.
@@ -59,115 +60,6 @@ INPUT_FIELDS = ("text", "context", "actor", "target", "actor_start", "actor_end"
 def model_input(row: dict[str, Any]) -> tuple[Any, ...]:
     """The fields of an example that `encode_batch` reads: two examples equal here are encoded identically."""
     return tuple(row[f] for f in INPUT_FIELDS)
-
-
-def article_text(article: Article) -> tuple[str, list[int]]:
-    """The text a user would hand in (the sentences joined by spaces) and where each sentence starts in it."""
-    starts, pieces, at = [], [], 0
-    for sentence in article.sentences:
-        starts.append(at)
-        pieces.append(sentence)
-        at += len(sentence) + 1
-    return " ".join(pieces), starts
-
-
-def _locate(text: str, sentences: Sequence[str]) -> list[int | None]:
-    """The start of each split sentence in `text`, searching forward (the splitter keeps text verbatim)."""
-    cursor, starts = 0, []
-    for sentence in sentences:
-        at = text.find(sentence, cursor)
-        starts.append(None if at < 0 else at)
-        if at >= 0:
-            cursor = at + len(sentence)
-    return starts
-
-
-def _gold_sentence(start: int, end: int, gold_starts: Sequence[int], gold: Sequence[str]) -> int:
-    """The gold sentence that [start, end) overlaps most."""
-    best, best_overlap = 0, -1
-    for i, (s, sentence) in enumerate(zip(gold_starts, gold, strict=True)):
-        overlap = min(end, s + len(sentence)) - max(start, s)
-        if overlap > best_overlap:
-            best, best_overlap = i, overlap
-        if s > end:
-            break
-    return best
-
-
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
-    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
-
-
-class _EntityMap:
-    """Predicted actor → gold entity, sentence by sentence, for one gold article."""
-
-    def __init__(self, gold: Article, gazetteer: Gazetteer, starts: Sequence[int]) -> None:
-        self.gold = gold
-        self.local = article_gazetteer(gold, gazetteer)
-        self.starts = starts
-        self.names = {name.casefold(): name for name in gold.actors}
-        self._mentions: dict[int, list[tuple[str, tuple[int, int]]]] = {}
-
-    def gold_mentions(self, index: int) -> list[tuple[str, tuple[int, int]]]:
-        if index not in self._mentions:
-            offset = self.starts[index]
-            self._mentions[index] = [
-                (m.actor, (offset + m.start, offset + m.end)) for m in sentence_mentions(self.gold, index, self.local)
-            ]
-        return self._mentions[index]
-
-    def entity(self, actor: str, spans: Sequence[tuple[int, int]], index: int) -> str:
-        if not self.gold.actors or actor in self.gold.actors:
-            return actor
-        if actor.casefold() in self.names:
-            return self.names[actor.casefold()]
-        best, best_overlap = actor, 0
-        for entity, span in self.gold_mentions(index):
-            overlap = max((_overlap(span, s) for s in spans), default=0)
-            if overlap > best_overlap:
-                best, best_overlap = entity, overlap
-        return best
-
-
-def path_articles(gold: Sequence[Article]) -> list[Article]:
-    """The gold articles as a user hands them in: their text re-split by the project's splitter, with their date."""
-    raw = [article_from_text(a.id, article_text(a)[0]) for a in gold]
-    for article, original in zip(raw, gold, strict=True):
-        article.date = original.date  # roles and roll-ups follow the article's date, as in stance-predict
-    return raw
-
-
-class GoldMatcher:
-    """Puts the prediction path's rows in gold terms: (gold article, gold sentence, gold actor, gold target).
-
-    The one matcher for scoring the path (`found_pairs`) and for training on what it finds
-    (`stance.found`): sentences by overlap, actors by name or by overlapping the gold entity's mention.
-    """
-
-    def __init__(self, gold: Sequence[Article], raw: Sequence[Article], gazetteer: Gazetteer) -> None:
-        self.texts = {a.id: article_text(a) for a in gold}
-        self.gold = {a.id: a for a in gold}
-        self.raw = {a.id: a for a in raw}
-        self.maps = {a.id: _EntityMap(a, gazetteer, self.texts[a.id][1]) for a in gold}
-        self.located = {a.id: _locate(self.texts[a.id][0], a.sentences) for a in raw}
-
-    def key(self, row: dict[str, Any]) -> PairKey | None:
-        """The gold key of one path row; None when it cannot be placed or names one entity at both ends."""
-        article_id, i = row["article_id"], row["sentence_index"]
-        start = self.located[article_id][i]
-        if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
-            return None
-        sentence = self.raw[article_id].sentences[i]
-        starts = self.texts[article_id][1]
-        index = _gold_sentence(start, start + len(sentence), starts, self.gold[article_id].sentences)
-        entities = []
-        for role in ("actor", "target"):
-            # The mention the model marked for this actor (the path's own finding, gazetteer or found).
-            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if row[f"{role}_start"] >= 0 else []
-            entities.append(self.maps[article_id].entity(row[role], spans, index))
-        if entities[0] == entities[1]:
-            return None
-        return PairKey(article_id, index, entities[0], entities[1])
 
 
 def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPair], dict[str, Any]]:
@@ -203,11 +95,6 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
             order = mention_order(row["actor_start"], row["target_start"])
             found[key] = FoundPair(key, stance, polar, model_input(row), tuple(p), order)
     return list(found.values()), {"pairs_scored": len(rows), **timing}
-
-
-def gold_labels(articles: Sequence[Article]) -> dict[PairKey, str]:
-    """Every gold label, keyed by (article, sentence, actor, target)."""
-    return {PairKey(a.id, x.sentence, x.actor, x.target): x.stance for a in articles for x in a.labels}
 
 
 def score_found(
@@ -267,17 +154,6 @@ def score_found(
         },
         "edges": score_edges(gold, found, resamples, seed),
     }
-
-
-# Where the actor is named in the sentence relative to the target: direction is read, not guessed from order.
-ORDERS = ("actor first", "target first", "not both named")
-
-
-def mention_order(actor_start: int, target_start: int) -> str:
-    """Whether the actor's mention comes before the target's; "not both named" when one is not marked."""
-    if actor_start < 0 or target_start < 0:
-        return ORDERS[2]
-    return ORDERS[0] if actor_start < target_start else ORDERS[1]
 
 
 class _SurfaceMentions:
@@ -416,7 +292,8 @@ def score_mentions(finder: Any, gold: Sequence[Article]) -> dict[str, Any]:
     Precision counts every span the lists do not hold as wrong, though many are
     real actors the annotators did not list, so it is a lower bound.
     """
-    from stance.mentions import silver_spans, span_scores
+    from stance.actors.finder import span_scores
+    from stance.dataset.silver import silver_spans
 
     empty = Gazetteer(actors={})
     texts, spans = [], []

@@ -271,7 +271,7 @@ def _jsonable(value: Any) -> bool:
 
 def parse_shards(batch: Any, shown: dict[str, str]) -> Any:
     """Stage 1 (tasks): shards' bytes → one `article` row per article, `problem` rows, one `end` row per shard."""
-    from stance.batch import first_of_each_id
+    from stance.predict.batch import first_of_each_id
 
     schema = _stream_schema()
     out: list[dict[str, Any]] = []
@@ -319,7 +319,7 @@ class ModelSpec:
     chunk_sentences: int = 2000
 
     def load(self, **changes: Any) -> Any:
-        from stance.classifier import StanceClassifier
+        from stance.predict.classifier import StanceClassifier
 
         values = {**asdict(self), **changes}
         return StanceClassifier.from_pretrained(
@@ -338,7 +338,7 @@ class PairFinder:
     """Stage 2 (actors): articles → one `pair` row per co-mentioned ordered pair, with the model inputs.
 
     The pairs are `StanceClassifier.pairs_of_many`'s, over the chunks
-    `stance.batch.article_parts` cuts a long article into, exactly as
+    `stance.predict.batch.article_parts` cuts a long article into, exactly as
     `engine=local` finds them. The classifier is loaded on the CPU for its
     gazetteer and mention finder; scoring happens in the next stage.
     """
@@ -348,8 +348,8 @@ class PairFinder:
         self.chunk_sentences = spec.chunk_sentences
 
     def __call__(self, batch: Any) -> Any:
-        from stance.batch import article_parts
-        from stance.classifier import FIND_SENTENCES, sentence_groups
+        from stance.predict.batch import article_parts
+        from stance.predict.classifier import FIND_SENTENCES, sentence_groups
 
         out: list[dict[str, Any]] = []
         parts = []  # (shard, article_seq, meta, part)
@@ -394,7 +394,7 @@ class PairFinder:
 def _scored_schema() -> Any:
     import pyarrow as pa
 
-    from stance.batch import parquet_schema
+    from stance.predict.batch import parquet_schema
 
     return pa.schema([*_stream_schema(), ("precision", pa.string()), *parquet_schema()])
 
@@ -424,7 +424,7 @@ class PairScorer:
         os._exit(1)  # a worker dying mid-batch, as a lost node or an OOM kill does
 
     def __call__(self, batch: Any) -> Any:
-        from stance.batch import split_origin
+        from stance.predict.batch import split_origin
 
         self._die_once()
         out: list[dict[str, Any]] = []
@@ -519,7 +519,7 @@ def _write_shard(state: _Progress, manifest: Path) -> dict[str, Any]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from stance.batch import parquet_schema
+    from stance.predict.batch import parquet_schema
 
     schema = parquet_schema()
     table = pa.concat_tables(state.tables) if state.tables else _table([], _scored_schema())
@@ -702,7 +702,7 @@ def build_dataset(shards: list[Shard], spec: ModelSpec, options: Any) -> Any:
 
 def _gazetteer_for_workers(spec: str) -> str:
     """A gazetteer every node can load: a name (`phoenix`) as is, a file by its absolute path."""
-    from stance.actors import NAMED_GAZETTEERS, gazetteer_path
+    from stance.actors.gazetteer import NAMED_GAZETTEERS, gazetteer_path
 
     return spec if spec in NAMED_GAZETTEERS else str(gazetteer_path(spec).resolve())
 
@@ -714,8 +714,9 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     (complete before), `unreadable`; articles, articles without pairs and pairs
     over every complete shard; `failed_inputs` (the lines of `errors.jsonl`).
     """
-    from stance.batch import DEFAULT_PREDICT_GAZETTEER, job_description
-    from stance.model import check_model_folder, choose_gazetteer
+    from stance.actors.resolve import choose_gazetteer
+    from stance.model import check_model_folder
+    from stance.predict.batch import DEFAULT_PREDICT_GAZETTEER, job_description
 
     options = _ray_options(cfg)
     output = Path(cfg.output)

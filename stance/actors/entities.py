@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stance.actors import Gazetteer, Mention
+from stance.actors.gazetteer import Gazetteer, Mention
 
 PERSON_TITLES = (
     "Mr.",

@@ -1,6 +1,6 @@
 """The batch job behind `stance-predict`: read articles, score them, write rows, resume, summarise.
 
-Restartable: rows are committed article by article (see `stance.commitlog`),
+Restartable: rows are committed article by article (see `stance.predict.commitlog`),
 so a run killed at any moment and started again with the same arguments
 resumes where it stopped, and the output holds every article exactly once.
 A Parquet output is journalled the same way, as JSONL beside it
@@ -23,16 +23,16 @@ from typing import Any
 
 import torch
 
-from stance.actors import gazetteer_sha256
-from stance.aggregate import write_summary_stream
-from stance.classifier import StanceClassifier, sentence_groups
-from stance.commitlog import CommitLog, Resumed, progress_path
-from stance.coref import DEFAULT_ROLES
+from stance.actors.coref import DEFAULT_ROLES
+from stance.actors.finder import mention_folder_of
+from stance.actors.gazetteer import gazetteer_sha256
+from stance.actors.resolve import choose_gazetteer
 from stance.errors import Problem, StanceError, display_path
 from stance.files import atomic_path
-from stance.mentions import mention_folder_of
-from stance.model import choose_gazetteer
 from stance.paths import file_sha256, resolve_path
+from stance.predict.aggregate import write_summary_stream
+from stance.predict.classifier import StanceClassifier, sentence_groups
+from stance.predict.commitlog import CommitLog, Resumed, progress_path
 from stance.progress import progress
 from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, Article, PairPrediction
 
@@ -404,7 +404,7 @@ def _weights_stamp(folder: Path) -> str | None:
 def predict_files(cfg: Any) -> dict[str, Any]:
     """stance-predict: read articles from `cfg.input`, score every pair, write rows, summary and errors.
 
-    Restartable: rows are committed article by article (see `stance.commitlog`),
+    Restartable: rows are committed article by article (see `stance.predict.commitlog`),
     so a run killed at any moment and started again with the same arguments
     resumes where it stopped, and the output holds every article exactly once.
     `overwrite=true` starts afresh. The summary is computed from the finished

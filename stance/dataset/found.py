@@ -1,12 +1,12 @@
 """Training on what the prediction path finds (`data.pairs=found`): train as you predict.
 
-The labelled builder (`stance.build`) pairs an article's closed entity list
+The labelled builder (`stance.dataset.build`) pairs an article's closed entity list
 under the corpus's canonical names. A user's pairs come from elsewhere: the
 text re-split into sentences, actors from the gazetteer and the mention finder,
 merged into the product's own entity names. Here each training article's text
 is put through exactly that path (`classifier.find_pairs`, the function
 `stance-predict` pairs with), and each pair it finds is labelled from gold with
-the matcher that scores the path (`endtoend.GoldMatcher`):
+the matcher that scores the path (`stance.dataset.match.GoldMatcher`):
 
 * a found pair with a gold label keeps it (origin `annotated`), read as the path
   reads it: the path's sentence, context, names and marked mentions;
@@ -34,8 +34,10 @@ from typing import Any
 
 from datasets import Dataset, DatasetDict
 
-from stance.actors import Gazetteer
-from stance.build import (
+from stance.actors.finder import MentionFinder, check_mention_folder, mention_folder_of
+from stance.actors.gazetteer import Gazetteer
+from stance.actors.pairs import find_pairs
+from stance.dataset.build import (
     FEATURES,
     BuildOptions,
     article_examples,
@@ -47,9 +49,7 @@ from stance.build import (
     split_capped,
     split_of,
 )
-from stance.classifier import find_pairs
-from stance.endtoend import GoldMatcher, gold_labels, path_articles
-from stance.mentions import MentionFinder, check_mention_folder, mention_folder_of
+from stance.dataset.match import GoldMatcher, gold_labels, path_articles
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.schema import SPLITS, STANCES, Article, PairKey

@@ -17,7 +17,6 @@ import torch
 from datasets import Dataset, DatasetDict
 from omegaconf import OmegaConf
 from transformers import (
-    DataCollatorForTokenClassification,
     DataCollatorWithPadding,
     EvalPrediction,
     PreTrainedTokenizerBase,
@@ -27,9 +26,20 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from stance.build import dataset_from_config, format_table, label_table, sampling_weights, training_gazetteer
+from stance.actors.pairs import ORDERS, mention_order
+from stance.actors.resolve import save_model_gazetteer
+from stance.dataset.build import dataset_from_config, format_table, label_table, sampling_weights, training_gazetteer
+from stance.dataset.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
 from stance.decision import NEUTRAL, fit_decision, save_decision
-from stance.distill import (
+from stance.encoding import EncodingConfig, encode_batch
+from stance.errors import Problem, StanceError
+from stance.files import atomic_path
+from stance.inference import cpu_has_bf16
+from stance.metrics import POLAR_IDS, classification_report, macro_f1
+from stance.model import build_model, build_tokenizer, pick_device
+from stance.paths import resolve_path
+from stance.schema import SPLITS, STANCES
+from stance.training.distill import (
     GOLD,
     TEACHER,
     DistillOptions,
@@ -39,29 +49,6 @@ from stance.distill import (
     distillation_set,
     teacher_folders,
 )
-from stance.encoding import EncodingConfig, encode_batch
-from stance.endtoend import ORDERS, mention_order
-from stance.errors import Problem, StanceError
-from stance.files import atomic_path
-from stance.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
-from stance.inference import cpu_has_bf16
-from stance.mentions import (
-    MENTION_LABELS,
-    MENTIONS_FILE,
-    MENTIONS_FORMAT,
-    NON_ACTOR_TYPES,
-    MentionFinder,
-    attach_to,
-    build_mention_model,
-    mention_dataset,
-    silver_from_config,
-    span_scores,
-    token_f1,
-)
-from stance.metrics import POLAR_IDS, classification_report, macro_f1
-from stance.model import build_model, build_tokenizer, pick_device, save_model_gazetteer
-from stance.paths import file_sha256, resolve_path
-from stance.schema import SPLITS, STANCES
 
 log = logging.getLogger(__name__)
 LOSS_WEIGHT = "loss_weight"  # the column `train.order_weights` adds: each training example's loss weight
@@ -354,7 +341,7 @@ def metrics_by_corpus(
     With one corpus the selection metric is its macro-F1; with a mix, the mean
     over corpora, so that the larger dev split does not choose alone. When the
     dev split is the prediction path's (`on_path`, or `origins` holds `missed`
-    rows, see `stance.found`), what selects is what a user gets: support/oppose macro-F1
+    rows, see `stance.dataset.found`), what selects is what a user gets: support/oppose macro-F1
     over every pair the path finds, each missed gold pair counted as called neutral.
     """
     names = sorted(set(corpora or []))
@@ -507,10 +494,8 @@ def selection_split(available: set[str]) -> str | None:
 def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     """Fine-tune a stance model as `cfg` says and save it to `cfg.output_dir`; returns its metrics.
 
-    `task=mentions` trains the mention finder instead (`stance.mentions.train_mentions`).
+    The mention finder has its own entry point (`stance.training.mentions.train_mentions`, `task=mentions`).
     """
-    if cfg.get("task", "stance") == "mentions":
-        return train_mentions(cfg)
     started = time.time()
     set_seed(int(cfg.seed))
     if cfg.get("finder"):
@@ -635,77 +620,6 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         _, metrics["decision"] = fit_decision(probs, label_ids, select_on)
         log.info("decision fitted on %s: %s", select_on, metrics["decision"])
     save_model_folder(trainer, cfg, metrics)
-    metrics["wall_time_s"] = time.time() - started
-    return metrics
-
-
-def train_mentions(cfg: Any) -> dict[str, Any]:
-    """Train the mention finder as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
-    started = time.time()
-    set_seed(int(cfg.seed))
-    skipped: list[Problem] = []
-    silver = silver_from_config(cfg, skipped)
-    if not silver["train"]:
-        raise StanceError("task=mentions: the corpora gave no training sentences")
-    device = pick_device(str(cfg.train.device))
-    model, tokenizer = build_mention_model(cfg.model)
-    max_length = int(cfg.mentions.max_length)
-    train_set = mention_dataset(silver["train"], tokenizer, max_length)
-    dev_set = mention_dataset(silver["dev"], tokenizer, max_length) if silver["dev"] else None
-    args = training_arguments(cfg, dev_set is not None, device, metric="token_f1")
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=dev_set,
-        processing_class=tokenizer,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
-        compute_metrics=token_f1,
-    )
-    result = trainer.train()
-    metrics: dict[str, Any] = {
-        "run_name": str(cfg.run_name),
-        "task": "mentions",
-        "device": str(device),
-        "train_loss": float(result.training_loss),
-        "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
-        "sentences": {
-            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
-            "dev": len(silver["dev"]),
-        },
-        "skipped_records": [str(p) for p in skipped],
-        "epoch_scores": [
-            {"epoch": e["epoch"], "token_f1": e["eval_token_f1"]}
-            for e in trainer.state.log_history
-            if "eval_token_f1" in e
-        ],
-    }
-    model = trainer.model.eval()
-    finder = MentionFinder(
-        model, tokenizer, max_length, next(model.parameters()).device, int(cfg.train.eval_batch_size)
-    )
-    if silver["dev"]:
-        predicted = finder.find([r["text"] for r in silver["dev"]], show_progress=True)
-        metrics["dev"] = span_scores([[tuple(s) for s in r["spans"]] for r in silver["dev"]], predicted)
-        metrics["dev"]["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
-        log.info("mention finder on dev: %s", metrics["dev"])
-
-    def extra(staging: Path) -> None:
-        meta = {
-            "format": MENTIONS_FORMAT,
-            "labels": list(MENTION_LABELS),
-            "max_length": max_length,
-            "non_actor_types": sorted(NON_ACTOR_TYPES),
-            "metrics": metrics,
-        }
-        (staging / MENTIONS_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        (staging / "training_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-
-    final = save_folder_atomically(trainer, cfg.output_dir, extra)
-    metrics["weights_sha256"] = file_sha256(final / "model.safetensors")
-    attach = cfg.mentions.get("attach_to")
-    if attach:
-        attach_to(final, attach)
     metrics["wall_time_s"] = time.time() - started
     return metrics
 

@@ -18,27 +18,27 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from stance.actors import load_gazetteer
-from stance.build import NO_SPAN, article_examples, article_group, build_dataset, build_options, split_of
-from stance.classifier import StanceClassifier
+from stance.actors.gazetteer import load_gazetteer
+from stance.actors.pairs import NO_SPAN, ORDERS, mention_order
+from stance.actors.resolve import choose_gazetteer, model_gazetteer
+from stance.dataset.build import article_examples, article_group, build_dataset, build_options, split_of
+from stance.dataset.match import gold_labels
 from stance.decision import describe, fit_decision, save_decision
 from stance.encoding import span_of, splice_mentions
-from stance.endtoend import (
+from stance.errors import Problem, StanceError
+from stance.evaluation.endtoend import (
     EDGE_RULES,
-    ORDERS,
     agreement,
     found_pairs,
-    gold_labels,
-    mention_order,
     model_input,
     polar_scores,
     score_found,
     score_mentions,
 )
-from stance.errors import Problem, StanceError
 from stance.metrics import POLAR_IDS, classification_report, cluster_interval, macro_f1
-from stance.model import choose_gazetteer, model_gazetteer, weights_sha256
+from stance.model import weights_sha256
 from stance.paths import resolve_path
+from stance.predict.classifier import StanceClassifier
 from stance.readers import read_articles
 from stance.schema import STANCES, Article, PairKey
 
@@ -217,7 +217,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
 
     `pairs=labelled` scores the labelled examples (classifier only), `pairs=found`
     runs the prediction path on the articles' text and scores what it finds
-    (`stance.endtoend`), and `pairs=both` (the default) reports the two side by side.
+    (`stance.evaluation.endtoend`), and `pairs=both` (the default) reports the two side by side.
     """
     started = time.time()
     pairs = str(cfg.get("pairs", "both"))

@@ -5,7 +5,8 @@ A gazetteer knows only the actors it lists. The finder takes in the others
 over the small encoder's tokens, so it runs at the speed of one encoder pass per
 sentence.
 
-Silver labels, from what the project already reads (`silver_sentences`):
+It is trained (`stance.training.mentions`) on silver labels from what the project already reads
+(`stance.dataset.silver.silver_sentences`):
 
 * SEESAW articles: the article's entity list matched to the text with the
   reader's surface forms. Entities typed `Topic`, `Event` or `Others`
@@ -27,37 +28,25 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
-from datasets import Dataset
 from transformers import (
-    AutoConfig,
     AutoModelForTokenClassification,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-from stance.actors import Gazetteer, load_gazetteer
-from stance.build import article_gazetteer, build_options, sentence_mentions, split_of
-from stance.errors import Problem, StanceError
-from stance.files import atomic_path
 from stance.inference import length_batches, pad_batch
-from stance.model import ModelFolderError, pick_device, resolve_pretrained
+from stance.model import ModelFolderError, pick_device
 from stance.paths import file_sha256, resolve_path
 from stance.progress import progress
-from stance.readers import read_articles
-from stance.schema import Article
 
 log = logging.getLogger(__name__)
 
 MENTION_LABELS: tuple[str, ...] = ("O", "B-ACTOR", "I-ACTOR")
 OUTSIDE, BEGIN, INSIDE = 0, 1, 2
 IGNORE = -100
-# SEESAW entity types that name a thing talked about, not someone who takes a stance.
-NON_ACTOR_TYPES = frozenset({"Topic", "Event", "Others"})
 MENTIONS_FILE = "mentions.json"
 MENTIONS_FORMAT = 1
 
@@ -65,11 +54,6 @@ Span = tuple[int, int]
 
 
 # -- silver labels ------------------------------------------------------------
-
-
-def non_actors(article: Article) -> set[str]:
-    """The article's listed entities that are not actors (topics, events, others)."""
-    return {name for name, types in article.actor_types.items() if types and set(types) <= NON_ACTOR_TYPES}
 
 
 def settle(spans: Iterable[Span], blocked: Sequence[Span] = ()) -> list[Span]:
@@ -84,43 +68,6 @@ def settle(spans: Iterable[Span], blocked: Sequence[Span] = ()) -> list[Span]:
 
 def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
-
-
-def silver_spans(article: Article, index: int, local: Gazetteer, gazetteer: Gazetteer | None) -> list[Span]:
-    """The actor spans of sentence `index`: listed actors and given spans first, then gazetteer matches."""
-    skip = non_actors(article)
-    listed = sentence_mentions(article, index, local)
-    actors = [(m.start, m.end) for m in listed if m.actor not in skip]
-    topics = [(m.start, m.end) for m in listed if m.actor in skip]
-    first = settle(actors, topics)
-    text = article.sentences[index]
-    extra = [(m.start, m.end) for m in gazetteer.actor_mentions(text)] if gazetteer is not None else []
-    return settle([*first, *(s for s in extra if not any(_overlaps(s, t) for t in topics))], ())
-
-
-def silver_sentences(articles: Iterable[Article], gazetteer: Gazetteer | None, corpus: str) -> list[dict[str, Any]]:
-    """One silver example per distinct sentence text: {text, spans, corpus, split, group}."""
-    by_text: dict[str, dict[str, Any]] = {}
-    for article in articles:
-        local = (
-            article_gazetteer(article, gazetteer)
-            if gazetteer is not None
-            else article_gazetteer(article, Gazetteer(actors={}))
-        )
-        for i, text in enumerate(article.sentences):
-            spans = silver_spans(article, i, local, gazetteer)
-            row = by_text.get(text)
-            if row is None:
-                by_text[text] = {
-                    "text": text,
-                    "spans": spans,
-                    "corpus": corpus,
-                    "split": article.split or "train",
-                    "group": article.group or article.id,
-                }
-            else:  # the same sentence on several DSE lines: every line's brackets are actors
-                row["spans"] = settle([*row["spans"], *spans])
-    return [{**row, "spans": [list(s) for s in row["spans"]]} for row in by_text.values()]
 
 
 # -- encoding -----------------------------------------------------------------
@@ -220,26 +167,6 @@ def span_scores(gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Spa
 # -- the model ----------------------------------------------------------------
 
 
-def build_mention_model(model_cfg: Any) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """A token classifier over `MENTION_LABELS`: pretrained weights, or random ones from `init`."""
-    source = model_cfg.tokenizer or model_cfg.pretrained
-    if source is None:
-        raise StanceError("model config needs `pretrained` or `tokenizer`")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(source))
-    labels = {
-        "num_labels": len(MENTION_LABELS),
-        "id2label": dict(enumerate(MENTION_LABELS)),
-        "label2id": {name: i for i, name in enumerate(MENTION_LABELS)},
-    }
-    if model_cfg.pretrained is not None:
-        model = AutoModelForTokenClassification.from_pretrained(resolve_pretrained(model_cfg.pretrained), **labels)
-    else:
-        init = dict(model_cfg.init)
-        config = AutoConfig.for_model(init.pop("model_type"), vocab_size=len(tokenizer), **init, **labels)
-        model = AutoModelForTokenClassification.from_config(config)
-    return model, tokenizer
-
-
 class MentionFinder:
     """A trained mention finder: sentences in, actor spans out, in batches of similar length."""
 
@@ -329,66 +256,3 @@ def mention_folder_of(model_path: str | Path) -> Path | None:
 
 
 # -- training -------------------------------------------------------------------
-
-
-def silver_from_config(cfg: Any, skipped: list[Problem] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The silver sentences of every corpus `cfg.mentions.corpora` names, by role: train and dev."""
-    m = cfg.mentions
-    gazetteer = load_gazetteer(str(m.gazetteer)) if m.get("gazetteer") else None
-    train_rows: list[dict[str, Any]] = []
-    dev_rows: list[dict[str, Any]] = []
-    for name, data_cfg in m.corpora.items():
-        articles = read_articles(data_cfg, gazetteer or load_gazetteer(), skipped)
-        limit = int(m.get("max_sentences", {}).get(name, 0) or 0)
-        # The stance builder's splits: `dev` is carved out of train by story, so a stance model's dev
-        # articles are never the finder's training sentences, and the finder chooses on them, not on a
-        # split that is reported.
-        options = build_options(data_cfg, int(cfg.seed))
-        splits = [split_of(a, options) for a in articles]
-        train_part = [a for a, split in zip(articles, splits, strict=True) if split == "train"]
-        rows = silver_sentences(train_part, gazetteer, name)
-        if limit and len(rows) > limit:
-            rng = np.random.default_rng(int(cfg.seed))
-            rows = [rows[i] for i in sorted(rng.choice(len(rows), limit, replace=False))]
-        train_rows.extend(rows)
-        if name in m.dev_corpora:
-            dev = [a for a, split in zip(articles, splits, strict=True) if split == str(m.dev_split)]
-            dev_rows.extend(silver_sentences(dev, gazetteer, name))
-        log.info("mention silver labels from %s: %d train sentences", name, len(rows))
-    return {"train": train_rows, "dev": dev_rows}
-
-
-def mention_dataset(rows: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
-    """Silver sentences as token-classification inputs with their BIO labels."""
-    enc = encode_mentions([r["text"] for r in rows], tokenizer, max_length, [r["spans"] for r in rows])
-    return Dataset.from_dict(
-        {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": enc["labels"]}
-    )
-
-
-def token_f1(prediction: Any) -> dict[str, float]:
-    """Trainer's `compute_metrics` for the finder: F1 over actor tokens."""
-    logits, labels = prediction.predictions, prediction.label_ids
-    tags = np.asarray(logits).argmax(-1)
-    labels = np.asarray(labels)
-    keep = labels != IGNORE
-    gold_in, pred_in = labels[keep] != OUTSIDE, tags[keep] != OUTSIDE
-    tp = float((gold_in & pred_in & (labels[keep] == tags[keep])).sum())
-    precision = tp / max(pred_in.sum(), 1)
-    recall = tp / max(gold_in.sum(), 1)
-    return {"token_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
-
-
-def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:
-    """Copy a mention finder into a stance model folder (as `mentions/`), where `stance-predict` looks for it."""
-    import shutil
-
-    source = check_mention_folder(finder_dir)
-    target_model = resolve_path(stance_model)
-    if not (target_model / "config.json").exists():
-        raise StanceError(f"mentions.attach_to={stance_model}: {target_model} is not a model folder")
-    final = target_model / "mentions"
-    with atomic_path(final) as staging:
-        shutil.copytree(source, staging)
-    log.info("mention finder attached to %s", final)
-    return final

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from stance.actors import Gazetteer
+from stance.actors.gazetteer import Gazetteer
 from stance.files import atomic_path, write_text_atomic
 from stance.schema import STANCES, PairPrediction
 

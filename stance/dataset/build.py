@@ -7,7 +7,7 @@ import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,8 @@ import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, concatenate_datasets
 from omegaconf import OmegaConf
 
-from stance.actors import Gazetteer, Mention, load_gazetteer, mentioned_actors, pair_mentions
-from stance.coref import resolve_references
-from stance.entities import merge_mentions
+from stance.actors.gazetteer import Gazetteer, load_gazetteer
+from stance.actors.pairs import NO_SPAN, article_gazetteer, article_mentions, co_mentioned_pairs, pair_examples
 from stance.errors import Problem, StanceError, write_problems
 from stance.paths import resolve_path
 from stance.progress import progress
@@ -46,7 +45,6 @@ FEATURES = Features(
         "corpus": Value("string"),
     }
 )
-NO_SPAN = -1
 UNLABELLED = "unlabelled"  # the co-mention pairs of train articles that the neutral cap left out
 
 
@@ -102,113 +100,6 @@ def split_of(article: Article, options: BuildOptions) -> str:
     if split == "train" and in_dev(article_group(article), options.dev_fraction):
         return "dev"
     return split
-
-
-def context_before(sentences: Sequence[str], index: int, n: int) -> str:
-    """The `n` sentences before `index`, joined by spaces (the model's view of what came before)."""
-    if n <= 0:
-        return ""
-    return " ".join(sentences[max(0, index - n) : index])
-
-
-def pair_examples(
-    article_id: str,
-    sentences: Sequence[str],
-    index: int,
-    mentions: Sequence[Mention],
-    pairs: Iterable[tuple[str, str]],
-    context_sentences: int,
-) -> list[dict[str, Any]]:
-    """One unlabelled example per ordered (actor, target) pair in sentence `index`.
-
-    The single place where an example's fields are filled, used both by the
-    builder and by prediction, so training and inference see the same inputs.
-    """
-    context = context_before(sentences, index, context_sentences)
-    rows = []
-    for actor, target in pairs:
-        a, t = pair_mentions(mentions, actor, target)
-        rows.append(
-            {
-                "id": f"{article_id}:{index}:{actor}->{target}",
-                "article_id": article_id,
-                "sentence_index": index,
-                "text": sentences[index],
-                "context": context,
-                "actor": actor,
-                "target": target,
-                "actor_start": a.start if a else NO_SPAN,
-                "actor_end": a.end if a else NO_SPAN,
-                "target_start": t.start if t else NO_SPAN,
-                "target_end": t.end if t else NO_SPAN,
-            }
-        )
-    return rows
-
-
-def ordered_pairs(actors: Sequence[str]) -> list[tuple[str, str]]:
-    """Every ordered pair of distinct actors, in mention order."""
-    return [(a, t) for a in actors for t in actors if a != t]
-
-
-def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
-    """The matcher for one article, shared by the builder and prediction.
-
-    An article with its own closed actor list (`article.actors`, as corpora
-    that annotate a fixed entity list per article have) is matched against
-    those actors only, with their article-local surface forms first and the
-    gazetteer's aliases for any of them it knows. Otherwise: the gazetteer,
-    plus any article-local aliases.
-    """
-    if article.actors:
-        return gazetteer.restricted_to(article.actors, article.aliases)
-    return gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
-
-
-def given_mentions(article: Article, index: int) -> list[Mention]:
-    """The mentions the source marked itself in sentence `index` (DSE's brackets)."""
-    text = article.sentences[index]
-    return [Mention(actor, s, e, text[s:e], given=True) for actor, (s, e) in article.spans.get(index, {}).items()]
-
-
-def sentence_mentions(article: Article, index: int, local: Gazetteer) -> list[Mention]:
-    """Actor mentions in sentence `index`: the source's own spans first (they win), then the matcher's."""
-    return [*given_mentions(article, index), *local.actor_mentions(article.sentences[index])]
-
-
-def article_mentions(
-    article: Article,
-    local: Gazetteer,
-    found: Sequence[Sequence[tuple[int, int]]] | None = None,
-    actors: str = "gazetteer",
-    references: bool = False,
-) -> tuple[list[list[Mention]], dict[str, str]]:
-    """Each sentence's actor mentions, and where each actor came from when a mention finder took part.
-
-    The one way pairs are found, by the builder and by prediction alike.
-    `local` is the article's matcher (`article_gazetteer`); `found` the mention
-    finder's spans per sentence, merged with the matcher's into one actor per
-    entity of the article (`stance.entities`); `actors="found"` keeps only the
-    source's own marked mentions besides them. With `references`, role nouns,
-    descriptions and pronoun subjects ("the president", "the senator", "He
-    said") become mentions of the actor they refer to (`stance.coref`).
-    """
-    n = len(article.sentences)
-    listed = [
-        sentence_mentions(article, i, local) if actors != "found" else given_mentions(article, i) for i in range(n)
-    ]
-    sources: dict[str, str] = {}
-    if found is not None:
-        listed, entities = merge_mentions(article.sentences, listed, found, local)
-        sources = {name: entity.source for name, entity in entities.items()}
-    if references:
-        listed, _ = resolve_references(article, listed, local)
-    return listed, sources
-
-
-def co_mentioned_pairs(mentions: Sequence[Mention]) -> list[tuple[str, str]]:
-    """Every ordered pair of the distinct actors mentioned in one sentence, in mention order."""
-    return ordered_pairs(mentioned_actors(mentions))
 
 
 def article_examples(article: Article, gazetteer: Gazetteer, options: BuildOptions) -> list[dict[str, Any]]:
@@ -440,7 +331,7 @@ def dataset_from_config(
     `data.format=mix` builds each corpus of `data.parts` with its own options
     and joins them; each example's `corpus` column says where it came from.
     `builder(articles, gazetteer, options, data_cfg)` builds one corpus: the
-    labelled pairs by default; `stance.found.training_builder` for `data.pairs=found`.
+    labelled pairs by default; `stance.dataset.found.training_builder` for `data.pairs=found`.
     """
     seed = int(cfg.seed)
     if cfg.data.get("format") == "mix":

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
-from stance.build import UNLABELLED
+from stance.dataset.build import UNLABELLED
 from stance.errors import StanceError
 from stance.model import weights_sha256
 from stance.paths import resolve_path
@@ -77,7 +77,7 @@ def teacher_probabilities(
     The rows' context was built with the student's window; a teacher trained
     with another window reads that one (logged), since the text is the same.
     """
-    from stance.classifier import StanceClassifier
+    from stance.predict.classifier import StanceClassifier
 
     total = np.zeros((len(rows), 3), dtype=np.float64)
     examples = list(rows)

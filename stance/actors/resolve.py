@@ -1,0 +1,62 @@
+"""Which gazetteer a command uses (`choose_gazetteer`: given, else the model's own, else the default), and the
+snapshot of it that a model folder carries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from stance.model import ModelFolderError
+
+GAZETTEER_CARD = "gazetteer.json"  # in a model folder: which gazetteer it was trained with, and its content hash
+
+
+def save_model_gazetteer(folder: str | Path, gazetteer: str | Path) -> dict[str, str]:
+    """Copy a gazetteer (its file and every included one) into `folder/gazetteer/`, with its content hash.
+
+    The model folder then says how its training inputs were made: prediction
+    and evaluation find actors with the same list by default.
+    """
+    import shutil
+
+    from stance.actors.gazetteer import gazetteer_files, gazetteer_sha256
+
+    files = gazetteer_files(gazetteer)
+    root = Path(os.path.commonpath([f.parent for f in files]))
+    target = Path(folder) / "gazetteer"
+    for file in files:
+        (target / file.relative_to(root)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(file, target / file.relative_to(root))
+    card = {
+        "source": str(gazetteer),
+        "file": str(Path("gazetteer") / files[0].relative_to(root)),
+        "sha256": gazetteer_sha256(gazetteer, files),
+    }
+    (Path(folder) / GAZETTEER_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return card
+
+
+def model_gazetteer(folder: str | Path) -> Path | None:
+    """The gazetteer file a model folder carries (None for a folder from before models carried one)."""
+    card = Path(folder) / GAZETTEER_CARD
+    if not card.is_file():
+        return None
+    path = Path(folder) / json.loads(card.read_text(encoding="utf-8"))["file"]
+    if not path.is_file():
+        raise ModelFolderError(f"{folder} names its gazetteer {path.name} in {GAZETTEER_CARD}, but it is missing")
+    return path
+
+
+def choose_gazetteer(given: str | Path | None, model_folder: str | Path, fallback: str | Path) -> str:
+    """The gazetteer a command uses: `given` (gazetteer=…), else the model's own, else `fallback`; logged."""
+    if given:
+        choice, why = str(given), "given by gazetteer="
+    elif (carried := model_gazetteer(model_folder)) is not None:
+        choice, why = str(carried), "the model's own"
+    else:
+        choice, why = str(fallback), "the default: the model folder carries none (trained before models did)"
+    logging.getLogger("stance").info("gazetteer %s (%s)", choice, why)
+    return choice

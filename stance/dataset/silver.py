@@ -1,0 +1,58 @@
+"""Silver mention labels from what the project already reads: SEESAW's entity lists (topics, events and
+"others" taught as not actors), DSE's bracketed entities, and the gazetteer's matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from stance.actors.finder import Span, _overlaps, settle
+from stance.actors.gazetteer import Gazetteer
+from stance.actors.pairs import article_gazetteer, sentence_mentions
+from stance.schema import Article
+
+# SEESAW entity types that name a thing talked about, not someone who takes a stance.
+NON_ACTOR_TYPES = frozenset({"Topic", "Event", "Others"})
+
+
+def non_actors(article: Article) -> set[str]:
+    """The article's listed entities that are not actors (topics, events, others)."""
+    return {name for name, types in article.actor_types.items() if types and set(types) <= NON_ACTOR_TYPES}
+
+
+def silver_spans(article: Article, index: int, local: Gazetteer, gazetteer: Gazetteer | None) -> list[Span]:
+    """The actor spans of sentence `index`: listed actors and given spans first, then gazetteer matches."""
+    skip = non_actors(article)
+    listed = sentence_mentions(article, index, local)
+    actors = [(m.start, m.end) for m in listed if m.actor not in skip]
+    topics = [(m.start, m.end) for m in listed if m.actor in skip]
+    first = settle(actors, topics)
+    text = article.sentences[index]
+    extra = [(m.start, m.end) for m in gazetteer.actor_mentions(text)] if gazetteer is not None else []
+    return settle([*first, *(s for s in extra if not any(_overlaps(s, t) for t in topics))], ())
+
+
+def silver_sentences(articles: Iterable[Article], gazetteer: Gazetteer | None, corpus: str) -> list[dict[str, Any]]:
+    """One silver example per distinct sentence text: {text, spans, corpus, split, group}."""
+    by_text: dict[str, dict[str, Any]] = {}
+    for article in articles:
+        local = (
+            article_gazetteer(article, gazetteer)
+            if gazetteer is not None
+            else article_gazetteer(article, Gazetteer(actors={}))
+        )
+        for i, text in enumerate(article.sentences):
+            spans = silver_spans(article, i, local, gazetteer)
+            row = by_text.get(text)
+            if row is None:
+                by_text[text] = {
+                    "text": text,
+                    "spans": spans,
+                    "corpus": corpus,
+                    "split": article.split or "train",
+                    "group": article.group or article.id,
+                }
+            else:  # the same sentence on several DSE lines: every line's brackets are actors
+                row["spans"] = settle([*row["spans"], *spans])
+    return [{**row, "spans": [list(s) for s in row["spans"]]} for row in by_text.values()]

@@ -1,0 +1,1 @@
+"""Evaluation: classifier-only figures on labelled pairs, the prediction path end to end, and article edges."""

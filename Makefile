@@ -25,12 +25,12 @@ test-slow: install  ## the fast tests and the ones marked slow
 	$(PY) -m pytest -q -m "slow or not slow"
 
 lint: install
-	$(VENV)/bin/ruff check stance tests scripts
-	$(VENV)/bin/ruff format --check stance tests scripts
+	$(VENV)/bin/ruff check stance tests scripts bench tools
+	$(VENV)/bin/ruff format --check stance tests scripts bench tools
 
 format: install
-	$(VENV)/bin/ruff check --fix stance tests scripts
-	$(VENV)/bin/ruff format stance tests scripts
+	$(VENV)/bin/ruff check --fix stance tests scripts bench tools
+	$(VENV)/bin/ruff format stance tests scripts bench tools
 
 build: install  ## the seed dataset
 	$(VENV)/bin/stance-build

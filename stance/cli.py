@@ -72,7 +72,8 @@ def train_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
-    from stance.evaluation.evaluate import confusion_text, evaluate
+    from stance.evaluation.evaluate import evaluate
+    from stance.evaluation.output import confusion_text
 
     def job(c: DictConfig) -> None:
         results = evaluate(c)
@@ -121,7 +122,7 @@ def evaluate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="calibrate")
 def calibrate_main(cfg: DictConfig) -> None:
     """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
-    from stance.evaluation.evaluate import calibrate
+    from stance.evaluation.calibrate import calibrate
 
     def job(c: DictConfig) -> None:
         r = calibrate(c)
@@ -165,7 +166,7 @@ def predict_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
 def report_main(cfg: DictConfig) -> None:
     """stance-report: the stance network over time and by outlet, with its evidence, from prediction files."""
-    from stance.report.report import build_report
+    from stance.report.build import build_report
 
     def job(c: DictConfig) -> None:
         r = build_report(c)

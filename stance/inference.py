@@ -50,6 +50,43 @@ def check_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def fixed_precision(precision: str, device: torch.device) -> str:
+    """`precision` with `auto` settled without measuring: the half type CUDA supports, native bf16 on a CPU
+    that has it, else fp32. For a model that is not checked against fp32 on its inputs (the mention finder)."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_bf16() else "fp32"
+
+
+def runner_at(model: torch.nn.Module, precision: str, device: torch.device, inplace: bool) -> torch.nn.Module:
+    """The module that runs `model` at `precision`: int8 dynamic quantization or bf16 weights on a CPU, else itself.
+
+    `inplace` converts `model` itself (its fp32 weights are not needed again); otherwise a copy.
+    """
+    if precision == "int8":
+        with warnings.catch_warnings():  # torch announces a future API move; the path works as is
+            warnings.simplefilter("ignore", UserWarning)
+            quantized = torch.ao.quantization.quantize_dynamic(
+                model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace
+            )
+        return quantized.eval()
+    if precision == "bf16" and device.type == "cpu":
+        # bf16 weights, not autocast: on a CPU autocast re-casts every weight on every call
+        # (measured: 460 vs 374 pairs/s for MiniLM-L6 on 2 AMX cores).
+        return (model if inplace else copy.deepcopy(model)).to(torch.bfloat16)
+    return model
+
+
+def logits_at(runner: torch.nn.Module, precision: str, device: torch.device, batch: Mapping[str, Any]) -> torch.Tensor:
+    """`runner`'s fp32 logits on a padded batch: under autocast for a half precision on CUDA."""
+    if precision in _HALF and device.type == "cuda":
+        with torch.autocast(device_type=device.type, dtype=_HALF[precision]):
+            return runner(**batch).logits.float()
+    return runner(**batch).logits.float()
+
+
 def set_threads(threads: int | None) -> None:
     """Set torch's intra-op CPU threads (process-wide); None leaves torch's default."""
     if threads is None:
@@ -149,6 +186,11 @@ class Scorer:
         self._runners: dict[str, torch.nn.Module] = {"fp32": model}
         self.precision = self._resolve(precision)
 
+    @property
+    def runners(self) -> dict[str, torch.nn.Module]:
+        """The modules each precision in use runs on (`fp32` is gone once weights were converted in place)."""
+        return self._runners
+
     def _resolve(self, precision: str) -> str:
         if precision != "auto":
             self._runner(precision)
@@ -161,26 +203,11 @@ class Scorer:
 
     def _runner(self, precision: str) -> torch.nn.Module:
         if precision not in self._runners:
-            if precision == "int8":
-                # Asked for outright, the fp32 weights are not needed again: quantize them in place.
-                inplace = self.requested == "int8"
-                with warnings.catch_warnings():  # torch announces a future API move; the path works as is
-                    warnings.simplefilter("ignore", UserWarning)
-                    quantized = torch.ao.quantization.quantize_dynamic(
-                        self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=inplace
-                    )
-                self._runners["int8"] = quantized.eval()
-                if inplace:
-                    del self._runners["fp32"]
-            elif precision == "bf16" and self.device.type == "cpu":
-                # bf16 weights, not autocast: on a CPU autocast re-casts every weight on every call
-                # (measured: 460 vs 374 pairs/s for MiniLM-L6 on 2 AMX cores).
-                inplace = self.requested == "bf16"
-                self._runners["bf16"] = (self.model if inplace else copy.deepcopy(self.model)).to(torch.bfloat16)
-                if inplace:
-                    del self._runners["fp32"]
-            else:
-                self._runners[precision] = self.model
+            # Asked for outright, the fp32 weights are not needed again: converted in place.
+            inplace = self.requested == precision and precision in ("int8", "bf16")
+            self._runners[precision] = runner_at(self.model, precision, self.device, inplace)
+            if inplace and self.device.type == "cpu":
+                del self._runners["fp32"]
         return self._runners[precision]
 
     # -- batches -------------------------------------------------------------
@@ -189,11 +216,7 @@ class Scorer:
         return pad_batch(features, idx, self.pad_token_id, self.padding_side, self.device)
 
     def _logits(self, precision: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        runner = self._runner(precision)
-        if precision in _HALF and self.device.type == "cuda":
-            with torch.autocast(device_type=self.device.type, dtype=_HALF[precision]):
-                return runner(**batch).logits.float()
-        return runner(**batch).logits.float()
+        return logits_at(self._runner(precision), precision, self.device, batch)
 
     @torch.inference_mode()
     def _score(
@@ -233,7 +256,7 @@ class Scorer:
     def candidates(self) -> list[str]:
         """The CPU paths `auto` tries beside fp32."""
         # With native bf16, int8 (dynamic quantization) was both slower and less exact in
-        # bench/inference.md, and checking it costs a model copy: only bf16 is tried there.
+        # bench/inference/README.md, and checking it costs a model copy: only bf16 is tried there.
         return ["bf16"] if cpu_has_bf16() else ["int8"]
 
     def _choose(self, features: Mapping[str, Any], sample: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,7 @@
-"""Structured configs: the fields that take fixed choices or types, checked by Hydra when a config is composed.
+"""Structured configs: every command's keys, their types and their defaults, checked by Hydra when a config is composed.
+
+The defaults live here only; the YAML files name the schema and hold what a
+recipe or a user changes.
 
 Each YAML file that uses one lists it first in its defaults (`- schema`, or
 `- evaluate_schema` for a command's config), so a typo such as
@@ -41,7 +44,7 @@ Engine = Choice("Engine", {n: n for n in ("local", "ray")})
 
 @dataclass
 class TrainSettings:
-    """`train/`: the fine-tuning recipe."""
+    """`train/`: the fine-tuning recipe (transformers Trainer). Any key can be overridden: train.epochs=3."""
 
     epochs: float = 4
     learning_rate: float = 5.0e-5
@@ -50,14 +53,18 @@ class TrainSettings:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     lr_scheduler: str = "linear"
+    # balanced | none: weight the loss by inverse class frequency
     class_weights: ClassWeights = ClassWeights.balanced  # type: ignore[valid-type, attr-defined]
-    max_steps: int = -1
+    max_steps: int = -1  # > 0 stops after that many optimiser steps (smoke runs)
     device: Device = Device.auto  # type: ignore[valid-type, attr-defined]
+    # auto: bf16 (or fp16) on CUDA, fp32 on CPU | fp32 | bf16 | fp16
     precision: TrainPrecision = TrainPrecision.auto  # type: ignore[valid-type, attr-defined]
     logging_steps: int = 10
     num_workers: int = 0
-    resume: bool = False
+    resume: bool = False  # true: continue from the last checkpoint in work_dir
+    # random | paired: both directions of a pair side by side in a batch
     sampling: Sampling = Sampling.random  # type: ignore[valid-type, attr-defined]
+    # none | balanced: polar pairs whose actor is named after the target weigh as much as the others
     order_weights: OrderWeights = OrderWeights.none  # type: ignore[valid-type, attr-defined]
 
 
@@ -89,12 +96,13 @@ class _ModelCommand:
     """What evaluate, calibrate and predict share: the trained model folder and where it runs."""
 
     model_dir: str = MISSING  # a model folder written by stance-train (not the `model` group, which trains one)
-    device: Device = Device.auto  # type: ignore[valid-type, attr-defined]
+    device: Device = Device.auto  # type: ignore[valid-type, attr-defined]  # auto | cpu | cuda
     batch_size: int = 64
+    # null: the one the model carries (from training); phoenix (data/actors.yaml + Phoenix/CAMEO) for a
+    # folder without one; or a gazetteer's name or file
     gazetteer: str | None = None
-    references: bool = (
-        False  # pair role nouns, descriptions and pronoun subjects with who they name (stance.actors.coref)
-    )
+    # true: "the president", "the senator", "He said" are paired with who they name (stance.actors.coref)
+    references: bool = False
 
 
 @dataclass
@@ -103,39 +111,48 @@ class _LabelledCommand(_ModelCommand):
 
     data: Any = None
     seed: int = 42
-    input: str | None = None
+    input: str | None = None  # a labelled-article JSON file or folder to score instead of a split
 
 
 @dataclass
 class EvaluateSettings(_LabelledCommand):
     """stance-evaluate."""
 
+    # which split of `data` to score: dev (model selection), validation or test (held out, score once)
     split: Split = Split.test  # type: ignore[valid-type, attr-defined]
+    # labelled: the labelled pairs (classifier only) | found: the prediction path on the text | both
     pairs: Pairs = Pairs.both  # type: ignore[valid-type, attr-defined]
+    # found pairs: gazetteer | found (the model's mentions/ finder) | both | auto (both when it has one)
     actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
-    baselines: bool = True
-    bootstrap_resamples: int = 1000
-    output_dir: str | None = None
+    baselines: bool = True  # fit majority and TF-IDF + LR on data's train split, score them on the same examples
+    bootstrap_resamples: int = 1000  # for 95% intervals, resampling whole stories / articles (0: skip)
+    output_dir: str | None = None  # null: outputs/evaluate/<model name>/<data>-<split>
 
 
 @dataclass
 class CalibrateSettings(_LabelledCommand):
     """stance-calibrate."""
 
+    # dev; validation only for data without a dev split (test is refused)
     split: Split = Split.dev  # type: ignore[valid-type, attr-defined]
+    # labelled: the labelled pairs | found: every pair the prediction path finds, missed gold pairs as missed
     pairs: DataPairs = DataPairs.labelled  # type: ignore[valid-type, attr-defined]
+    # pairs=found: who the path pairs (as stance-predict: both when the model has a finder)
     actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
 
 
 @dataclass
 class RaySettings:
-    """stance-predict's `ray:` block, read with `engine=ray` (see stance.predict.ray)."""
+    """stance-predict's `ray:` block, read with `engine=ray` (see stance.predict.ray and docs/ray.md).
 
-    address: str | None = None  # null: $RAY_ADDRESS if set, else a local Ray started for the run
+    The input is a folder of .jsonl/.parquet shards or a glob; the output a folder, one <shard>.parquet each.
+    """
+
+    address: str | None = None  # null: $RAY_ADDRESS if set, else a local Ray started for the run; auto or <head>:6379
     local_cpus: int | None = None  # logical CPUs of a local Ray started here (null: the cores + 1 for light stages)
     concurrency: int = 1  # scoring actors, each loading the model once
     num_cpus: float = 1  # CPUs per scoring actor (its torch threads, unless threads= is set)
-    num_gpus: float = 0  # GPUs per scoring actor
+    num_gpus: float = 0  # GPUs per scoring actor (1 on a GPU cluster, with device=auto)
     pair_concurrency: int = 1  # pair-finding actors (gazetteer, and the mention finder on CPU)
     pair_num_cpus: float = 0.5  # CPUs per pair-finding actor
     articles_per_batch: int = 64  # articles per pair-finding call
@@ -146,43 +163,49 @@ class RaySettings:
 class PredictSettings(_ModelCommand):
     """stance-predict."""
 
-    input: str = MISSING
-    output: str = MISSING
+    input: str = MISSING  # a folder of .txt files, a .jsonl file, or labelled-article JSON
+    output: str = MISSING  # .jsonl, .csv or .parquet
+    # who is paired: gazetteer (listed) | found (the model's mention finder) | both | auto (both when it has one)
     actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
     batch_size: int = 32
-    overwrite: bool = False
+    overwrite: bool = False  # false: a run with the same arguments resumes an interrupted one; true: start afresh
+    # an article longer than this is scored in chunks of this many sentences (bounded memory)
     chunk_sentences: int = 2000
+    # auto | fp32 | bf16 | int8 (CPU) | fp16 (CUDA); auto checks faster paths against fp32 and logs its pick
     precision: PredictPrecision = PredictPrecision.auto  # type: ignore[valid-type, attr-defined]
-    threads: int | None = None
+    threads: int | None = None  # CPU threads for torch; null keeps torch's default
+    # local: this process, one output file | ray: Ray Data over a folder of shards (docs/ray.md)
     engine: Engine = Engine.local  # type: ignore[valid-type, attr-defined]
     ray: RaySettings = field(default_factory=RaySettings)
-    row_group_rows: int = 100_000
+    row_group_rows: int = 100_000  # .parquet output: a row group closes at the first article boundary past this
 
 
 @dataclass
 class ReportOptions:
-    """stance-report's `report:` block (see configs/report.yaml)."""
+    """stance-report's `report:` block."""
 
-    freq: Freq = Freq.month  # type: ignore[valid-type, attr-defined]
-    top_edges: int = 40
-    graph_edges: int | None = 5000
-    top_pairs: int = 6
+    freq: Freq = Freq.month  # type: ignore[valid-type, attr-defined]  # week | month | year: the time series' periods
+    top_edges: int = 40  # edges drawn in network.png (by n)
+    graph_edges: int | None = 5000  # edges written to network.graphml / .gexf (by n); null: all
+    top_pairs: int = 6  # pairs given a time series (by n), besides report.pairs
+    # pairs always given a time series: ["United States>China", …] or [[actor, target], …]
     pairs: list[Any] = field(default_factory=list)
-    evidence: int = 3
-    table_edges: int = 300
-    bootstrap: int = 200
+    evidence: int = 3  # the most confident support and oppose sentences kept per edge
+    table_edges: int = 300  # rows of the edge table in index.html (by n); the files hold every edge
+    bootstrap: int = 200  # resamples of articles for the 95% intervals (Poisson bootstrap)
     seed: int = 0
+    # a CSV (source,group), JSON or YAML file naming each outlet's group (left, centre, right…)
     source_groups: str | None = None
-    threads: int | None = None
-    memory_limit: str = "1GB"
-    title: str | None = None
+    threads: int | None = None  # DuckDB threads; null: all cores
+    memory_limit: str = "1GB"  # DuckDB's limit; it spills to disk beyond it (the report's own arrays come on top)
+    title: str | None = None  # the page's title; null: from the input's name
 
 
 @dataclass
 class ReportSettings:
     """stance-report."""
 
-    predictions: str = MISSING
+    predictions: str = MISSING  # a .jsonl, .csv or .parquet file written by stance-predict, a folder, or a glob
     output: str = MISSING
     report: ReportOptions = field(default_factory=ReportOptions)
 

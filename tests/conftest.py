@@ -51,7 +51,7 @@ def tiny_finder(tmp_path_factory) -> tuple[Path, dict]:
     """A tiny mention finder trained once per test session on the fixture corpora: (folder, metrics)."""
     from helpers import train_config
 
-    from stance.training.train import train
+    from stance.training.mentions import train_mentions
 
     tmp = tmp_path_factory.mktemp("finder")
     cfg = train_config(
@@ -66,4 +66,4 @@ def tiny_finder(tmp_path_factory) -> tuple[Path, dict]:
         "train.epochs=2",
         "train.learning_rate=0.01",
     )
-    return Path(cfg.output_dir), train(cfg)
+    return Path(cfg.output_dir), train_mentions(cfg)

@@ -6,7 +6,9 @@ import itertools
 
 import pytest
 
-from stance.actors.gazetteer import Gazetteer, Mention, pair_mentions
+from stance.actors.actor import Mention
+from stance.actors.choice import pair_mentions
+from stance.actors.gazetteer import Gazetteer
 from stance.errors import InputFormatError
 
 

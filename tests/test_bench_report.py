@@ -1,24 +1,16 @@
-"""The synthetic data of the report benchmark (scripts/bench_report.py): its shape, skew and determinism."""
+"""The synthetic data of the report benchmark (bench/report/run.py): its shape, skew and determinism."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bench.report import run as report_bench
 from stance.schema import OUTPUT_FIELDS
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))  # bench_report imports benchkit beside it
-spec = importlib.util.spec_from_file_location("bench_report", ROOT / "scripts" / "bench_report.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
 
 ROWS = 20_000
 
@@ -26,18 +18,16 @@ ROWS = 20_000
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> tuple[Path, dict]:
     path = tmp_path_factory.mktemp("bench") / "p.parquet"
-    (written,) = bench.generate(path, rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)
+    (written,) = report_bench.generate(path, rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)
     return written, pq.read_table(written).to_pydict()
 
 
 def test_schema_and_rows(data):
     path, cols = data
     assert pq.read_schema(path).names == OUTPUT_FIELDS
-    # The types of stance.batch.parquet_schema() (not imported here: stance.batch loads torch).
-    numeric = {"sentence_index": pa.int64(), "p_support": pa.float64(), "p_oppose": pa.float64()}
-    numeric["p_neutral"] = pa.float64()
-    expected = pa.schema([(name, numeric.get(name, pa.string())) for name in OUTPUT_FIELDS])
-    assert pq.read_schema(path).remove_metadata().equals(expected)
+    from stance.predict.outputs import parquet_schema  # the output formats load without torch
+
+    assert pq.read_schema(path).remove_metadata().equals(parquet_schema())
     assert len(cols["actor"]) == ROWS
     assert set(cols["stance"]) <= {"support", "oppose", "neutral"}
     p = np.array([cols["p_support"], cols["p_oppose"], cols["p_neutral"]]).T
@@ -83,22 +73,22 @@ def test_articles(data):
 
 def test_deterministic_by_seed(data, tmp_path):
     path, _ = data
-    same = bench.generate(tmp_path / "same.parquet", rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)[0]
-    other = bench.generate(tmp_path / "other.parquet", rows=ROWS, actors=2_000, seed=4, chunk_rows=7_000)[0]
+    same = report_bench.generate(tmp_path / "same.parquet", rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)[0]
+    other = report_bench.generate(tmp_path / "other.parquet", rows=ROWS, actors=2_000, seed=4, chunk_rows=7_000)[0]
     assert pq.read_table(same).equals(pq.read_table(path))
     assert not pq.read_table(other).equals(pq.read_table(path))
 
 
 def test_files_and_counts_check(tmp_path):
-    paths = bench.generate(tmp_path / "data", rows=3_000, actors=500, seed=0, files=3)
+    paths = report_bench.generate(tmp_path / "data", rows=3_000, actors=500, seed=0, files=3)
     assert [p.name for p in paths] == [f"predictions-0000{i}.parquet" for i in range(3)]
     assert sum(pq.read_metadata(p).num_rows for p in paths) == 3_000
     ids = [set(pq.read_table(p, columns=["article_id"])["article_id"].to_pylist()) for p in paths]
     assert not (ids[0] & ids[1]) and not (ids[1] & ids[2])  # no article straddles files
     out = tmp_path / "report"
-    result = bench.run(bench.standin_command(tmp_path / "data", out, 1), cores=1)
+    result = report_bench.run(report_bench.standin_command(tmp_path / "data", out, 1), cores=1)
     assert result["returncode"] == 0, result["stderr_tail"]
     assert result["peak_tree_rss_bytes"] > 0 and result["wall_s"] > 0
-    check = bench.count_check(out, 3_000)
+    check = report_bench.count_check(out, 3_000)
     assert check["ok"] and check["level_column"], check
-    assert [o["file"] for o in bench.list_outputs(out)] == ["edges.parquet"]
+    assert [o["file"] for o in report_bench.list_outputs(out)] == ["edges.parquet"]

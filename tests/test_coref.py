@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from stance.actors.coref import DEFAULT_ROLES, RoleTable, load_roles, resolve_references, roles_from_dict
-from stance.actors.gazetteer import Gazetteer, Mention
+from stance.actors.actor import Mention
+from stance.actors.coref import resolve_references
+from stance.actors.gazetteer import Gazetteer
+from stance.actors.offices import RoleTable
+from stance.actors.roles import DEFAULT_ROLES, load_roles, roles_from_dict
 from stance.errors import InputFormatError
 from stance.schema import Article
 

@@ -52,7 +52,8 @@ def test_training_fits_the_decision_and_predict_and_evaluate_use_it(trained, tmp
 
     from helpers import apply_config
 
-    from stance.evaluation.evaluate import calibrate, evaluate
+    from stance.evaluation.calibrate import calibrate
+    from stance.evaluation.evaluate import evaluate
     from stance.predict.classifier import StanceClassifier
 
     folder, metrics = trained

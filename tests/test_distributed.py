@@ -17,7 +17,7 @@ from helpers import TINY, train_config
 from safetensors.torch import load_file
 from transformers import TrainingArguments
 
-from stance.training.train import PairedSampler
+from stance.training.sampler import PairedSampler
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +112,7 @@ def test_the_order_is_a_function_of_seed_and_epoch_alone() -> None:
 
 
 def test_the_trainer_sizes_megabatches_by_the_global_batch() -> None:
-    from stance.training.train import StanceTrainer
+    from stance.training.trainer import StanceTrainer
 
     # Every process lays out the whole epoch, so 50 batches of it are 50 global batches (3 processes × 4).
     stub = SimpleNamespace(
@@ -191,7 +191,7 @@ def test_torchrun_two_processes_match_one_with_the_same_global_batch(tmp_path: P
     assert done.returncode == 0, log[-3000:]
 
     # One process wrote the folder, whole; the other waited for it (both exited 0 after the barrier).
-    assert log.count("[stance.train][INFO] - model saved to") == 1, log[-3000:]
+    assert log.count("[stance.training.saving][INFO] - model saved to") == 1, log[-3000:]
     assert log.count("trained on cpu") == 2  # two processes trained
     assert sorted(p.name for p in two.iterdir()) == ["checkpoints", "hydra", "model"]  # no staging left behind
     folder = two / "model"

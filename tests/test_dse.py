@@ -12,15 +12,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from stance.dataset.build import BuildOptions, article_examples, build_dataset
 from stance.errors import InputFormatError, StanceError
+from stance.evaluation.dse import dse_report, five_class, five_class_from_rows
 from stance.readers import read_articles
-from stance.readers.dse import (
-    DIRECTIONS,
-    dse_report,
-    five_class,
-    five_class_from_rows,
-    load_dse,
-    unbracket,
-)
+from stance.readers.dse import DIRECTIONS, load_dse, unbracket
 from stance.schema import STANCES
 
 OPTIONS = BuildOptions(context_sentences=0, neutral_pairs=False)

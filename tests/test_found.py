@@ -14,7 +14,7 @@ from stance.dataset.build import BuildOptions
 from stance.dataset.found import MISSED, found_rows
 from stance.evaluation.endtoend import FoundPair, score_edges, score_found
 from stance.schema import STANCES, Article, PairKey, StanceLabel
-from stance.training.train import SELECTION_METRIC, metrics_by_corpus
+from stance.training.selection import SELECTION_METRIC, metrics_by_corpus
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SUP, OPP, NEU = (STANCES.index(s) for s in ("support", "oppose", "neutral"))
@@ -206,7 +206,7 @@ def test_calibrate_on_the_path_fits_over_found_pairs_and_missed_ones(tmp_path: P
     from helpers import apply_config
 
     from stance.decision import load_decision
-    from stance.evaluation.evaluate import calibrate, path_probabilities
+    from stance.evaluation.calibrate import calibrate, path_probabilities
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)

@@ -60,8 +60,8 @@ def test_sorted_batches_return_rows_in_order_equal_to_one_at_a_time(tiny_model, 
 def test_articles_scored_together_give_the_rows_of_articles_scored_alone(tiny_model, gazetteer) -> None:
     clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
     articles = load_articles([ROOT / "data" / "articles"], gazetteer)
-    together = list(clf.predict_articles(articles))
-    alone = list(clf.predict_articles(articles, chunk_pairs=1))
+    together = list(clf.predict(articles))
+    alone = list(clf.predict(articles, chunk_pairs=1))
     assert [(p.article_id, p.sentence_index, p.actor, p.target) for p in together] == [
         (p.article_id, p.sentence_index, p.actor, p.target) for p in alone
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stance.actors.actor import Actor, Mention
 from stance.actors.entities import clean_form, merge_mentions
 from stance.actors.finder import (
     BEGIN,
@@ -19,7 +20,7 @@ from stance.actors.finder import (
     settle,
     span_scores,
 )
-from stance.actors.gazetteer import Actor, Gazetteer, Mention
+from stance.actors.gazetteer import Gazetteer
 from stance.dataset.silver import silver_sentences
 from stance.model import build_tokenizer
 from stance.readers.dse import load_dse
@@ -253,7 +254,7 @@ def test_predict_pairs_found_actors_and_says_where_each_came_from(tiny_model, ga
         if mode == "both":
             assert by_name["China"]["actor_source"] == "gazetteer"
             assert by_name["China"]["actor_affiliation"] == "China"
-        predictions = list(clf.predict_articles([article]))
+        predictions = list(clf.predict([article]))
         assert {p.actor_source for p in predictions} >= {"found"}
 
 
@@ -282,3 +283,20 @@ def test_mention_text_is_kept_for_rows(gazetteer) -> None:
     g = Gazetteer(actors={"China": Actor("China", "country", ("Beijing",))})
     mentions, _ = merge_mentions(["Beijing spoke."], [g.find("Beijing spoke.")], [[]], g)
     assert mentions == [[Mention("China", 0, 7, "Beijing")]]
+
+
+def test_the_finder_runs_at_the_scorer_s_precisions(tiny_finder) -> None:
+    from stance.actors.finder import MentionFinder
+    from stance.errors import StanceError
+    from stance.inference import cpu_has_bf16
+
+    folder, _ = tiny_finder
+    texts = ["Joe Biden met Xi Jinping in Beijing.", "The senators voted."]
+    fp32 = MentionFinder.from_pretrained(folder, device="cpu")
+    int8 = MentionFinder.from_pretrained(folder, device="cpu", precision="int8")
+    auto = MentionFinder.from_pretrained(folder, device="cpu", precision="auto")
+    assert int8.precision == "int8" and any("Quantized" in type(m).__name__ for m in int8.runner.modules())
+    assert auto.precision == ("bf16" if cpu_has_bf16() else "fp32")
+    assert len(int8.find(texts)) == len(fp32.find(texts)) == 2
+    with pytest.raises(StanceError, match="fp16 is a GPU path"):
+        MentionFinder.from_pretrained(folder, device="cpu", precision="fp16")

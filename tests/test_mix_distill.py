@@ -75,7 +75,7 @@ def test_a_mix_is_refused_where_one_corpus_is_read(tmp_path, fixtures, gazetteer
 
 
 def test_sampling_weights_draw_each_corpus_as_often_as_configured() -> None:
-    from stance.training.train import PairedSampler
+    from stance.training.sampler import PairedSampler
 
     # 40 pairs of corpus a (weight 2), 40 of b (weight 0.5), 10 of c (weight 0): both directions adjacent
     groups = [g for g in range(90) for _ in range(2)]
@@ -99,7 +99,7 @@ def test_sampling_weights_draw_each_corpus_as_often_as_configured() -> None:
 
 
 def test_class_weights_balance_the_classes_as_drawn() -> None:
-    from stance.training.train import class_weights
+    from stance.training.loss import class_weights
 
     labels = [0, 0, 1, 2, 2, 2]
     plain = class_weights(labels, "balanced")
@@ -113,7 +113,7 @@ def test_selection_is_the_mean_of_the_corpora_macro_f1() -> None:
     from transformers import EvalPrediction
 
     from stance.metrics import macro_f1
-    from stance.training.train import SELECTION_METRIC, metrics_by_corpus
+    from stance.training.selection import SELECTION_METRIC, metrics_by_corpus
 
     y = np.array([0, 1, 2, 2, 0, 1, 2, 2, 2, 2])
     pred = np.array([0, 1, 2, 2, 1, 1, 2, 0, 2, 2])

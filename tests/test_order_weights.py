@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from stance.schema import STANCES
-from stance.training.train import order_weights, stance_loss
+from stance.training.loss import order_weights, stance_loss
 
 SUP, OPP, NEU = (STANCES.index(s) for s in ("support", "oppose", "neutral"))
 
@@ -44,19 +44,20 @@ def test_unit_example_weights_give_the_class_weighted_cross_entropy() -> None:
 def test_training_with_order_weights_hands_them_to_the_loss(tmp_path: Path, monkeypatch) -> None:
     from helpers import train_config
 
-    import stance.training.train as train_module
+    import stance.training.trainer as trainer_module
+    from stance.training.train import train
 
     seen: list[torch.Tensor] = []
-    original = train_module.stance_loss
+    original = trainer_module.stance_loss
 
     def recording(logits, labels, weights, example_weights=None):  # type: ignore[no-untyped-def]
         if example_weights is not None:
             seen.append(example_weights.detach().clone())
         return original(logits, labels, weights, example_weights)
 
-    monkeypatch.setattr(train_module, "stance_loss", recording)
+    monkeypatch.setattr(trainer_module, "stance_loss", recording)
     cfg = train_config(tmp_path, "train.max_steps=3", "train.order_weights=balanced")
-    train_module.train(cfg)
+    train(cfg)
     assert len(seen) >= 3
     assert any(bool((w != 1.0).any()) for w in seen)  # the seed data has polar pairs in both orders
 
@@ -68,7 +69,7 @@ def test_the_selection_split_is_scored_in_length_order_with_missed_pairs_cut_sho
     from stance.dataset.found import MISSED
     from stance.encoding import EncodingConfig
     from stance.model import build_tokenizer
-    from stance.training.train import selection_set
+    from stance.training.selection import selection_set
 
     cfg = train_config(Path("/tmp"))
     tokenizer = build_tokenizer(cfg.model)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from test_robustness import _many_articles, jsonl, predict_config
 
-from stance.predict.batch import journal_path, predict_files, read_predictions
+from stance.predict.batch import journal_path, predict_files
 from stance.predict.commitlog import progress_path
+from stance.predict.outputs import read_predictions
 
 
 def test_parquet_output_holds_the_jsonl_rows_in_article_aligned_row_groups(trained, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from stance.actors.gazetteer import Gazetteer, load_gazetteer
-from stance.readers.phoenix import display_phrase, name_case, parse_date, parse_restriction, plural, read_phoenix
+from stance.readers.phoenix import parse_date, parse_restriction, read_phoenix
+from stance.readers.phoenix_names import display_phrase, name_case, plural
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "phoenix"

@@ -102,7 +102,7 @@ def test_saved_folder_reloads_with_identical_predictions_and_plain_transformers(
 
 
 def test_encoding_is_identical_at_train_and_predict_time(trained, gazetteer) -> None:
-    from stance.training.train import encode_dataset
+    from stance.training.trainer import encode_dataset
 
     folder, _ = trained
     clf = StanceClassifier.from_pretrained(folder, device="cpu")
@@ -145,7 +145,7 @@ def test_single_and_batch_api(trained) -> None:
     clf = StanceClassifier.from_pretrained(folder, device="cpu")
     one = clf.predict("China criticised the United States.", "China", "United States")
     assert one.stance in STANCES and abs(sum(one.probabilities.values()) - 1) < 1e-5
-    many = clf.predict_many([("China criticised the United States.", "China", "United States")] * 3)
+    many = clf.predict([("China criticised the United States.", "China", "United States")] * 3)
     assert [m.stance for m in many] == [one.stance] * 3
     assert many[0].probabilities == pytest.approx(one.probabilities, abs=1e-5)
 
@@ -180,7 +180,8 @@ def test_expected_calibration_error_of_known_cases() -> None:
 
 
 def test_evaluate_writes_metrics_equal_to_scikit_learn(trained, tmp_path: Path) -> None:
-    from stance.evaluation.evaluate import evaluate, evaluation_data
+    from stance.evaluation.data import evaluation_data
+    from stance.evaluation.evaluate import evaluate
 
     folder, _ = trained
     cfg = apply_config(
@@ -294,7 +295,7 @@ def test_a_broken_model_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
 def test_paired_sampler_keeps_both_directions_together_and_reshuffles() -> None:
     from datasets import Dataset
 
-    from stance.training.train import PairedSampler, pair_groups
+    from stance.training.sampler import PairedSampler, pair_groups
 
     rows = [
         {"article_id": "a", "sentence_index": 0, "actor": "X", "target": "Y"},
@@ -318,7 +319,7 @@ def test_paired_sampler_keeps_both_directions_together_and_reshuffles() -> None:
 
 
 def test_polarity_micro_f1_scores_annotated_polar_pairs_only() -> None:
-    from stance.evaluation.evaluate import polarity_micro_f1
+    from stance.evaluation.classifier_only import polarity_micro_f1
 
     y = [0, 1, 1, 2, 0]
     probs = np.array([[0.2, 0.1, 0.7], [0.3, 0.4, 0.3], [0.6, 0.3, 0.1], [0.9, 0.0, 0.1], [0.1, 0.8, 0.1]])
@@ -363,7 +364,7 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     # By hand: the fixture's gold labels, and the model's two directed calls per line folded into one label.
     gold = [1, 3, 2]  # the labels of tests/fixtures/dse/test.txt
     clf = StanceClassifier.from_pretrained(tmp_path / "model", device="cpu")
-    from stance.evaluation.evaluate import evaluation_data
+    from stance.evaluation.data import evaluation_data
 
     rows = list(evaluation_data(cfg, clf, tmp_path / "model").examples)
     probs = clf.predict_proba(rows).numpy()
@@ -383,3 +384,56 @@ def test_paired_training_runs_on_dse_fixtures(tmp_path: Path) -> None:
     assert five["accuracy"] == pytest.approx(sum(g == p for g, p in zip(gold, predicted, strict=True)) / 3)
     assert five["micro_f1"] == pytest.approx(f1_score(gold, predicted, labels=[0, 1, 2, 3, 4], average="micro"))
     assert "dse_5class" in (tmp_path / "ev" / "report.md").read_text()
+
+
+def test_one_predict_for_a_sentence_a_list_an_article_and_articles(trained) -> None:
+    from stance.errors import StanceError
+    from stance.readers.raw import article_from_text
+
+    folder, _ = trained
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    article = article_from_text("a1", "China criticised the United States. Russia praised China.")
+    rows = clf.predict(article)
+    assert isinstance(rows, list) and rows and {r.article_id for r in rows} == {"a1"}
+    streamed = clf.predict(iter([article, article_from_text("a2", "Japan thanked the United States.")]))
+    assert not isinstance(streamed, list)
+    ids = [r.article_id for r in streamed]
+    assert ids[: len(rows)] == ["a1"] * len(rows) and ids[len(rows) :] and set(ids[len(rows) :]) == {"a2"}
+    with_context = clf.predict([("China criticised the United States.", "China", "United States", "Talks failed.")])
+    assert with_context[0].stance in STANCES
+    with pytest.raises(StanceError, match="name the actor and the target"):
+        clf.predict("China criticised the United States.")
+    with pytest.raises(StanceError, match="not int"):
+        clf.predict([1, 2])
+
+
+def test_save_pretrained_writes_a_folder_that_loads_back_the_same_model(trained, tmp_path) -> None:
+    folder, _ = trained
+    clf = StanceClassifier.from_pretrained(folder, device="cpu")
+    copy = StanceClassifier.from_pretrained(clf.save_pretrained(tmp_path / "copy"), device="cpu")
+    items = [
+        ("China criticised the United States.", "China", "United States"),
+        ("Russia praised China.", "Russia", "China"),
+    ]
+    for a, b in zip(clf.predict(items), copy.predict(items), strict=True):
+        assert a.stance == b.stance and a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+    assert copy.decision == clf.decision and (tmp_path / "copy" / "gazetteer.json").is_file()
+    quantized = StanceClassifier.from_pretrained(folder, device="cpu", precision="int8")
+    with pytest.raises(Exception, match="precision=fp32 to save it"):
+        quantized.save_pretrained(tmp_path / "q")
+    assert not (tmp_path / "q").exists()
+
+
+def test_a_folder_without_a_gazetteer_is_paired_with_the_one_default_everywhere(trained, tmp_path) -> None:
+    import shutil
+
+    from stance.actors.resolve import GAZETTEER_CARD, PATH_GAZETTEER, choose_gazetteer
+
+    folder, _ = trained
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    (old / GAZETTEER_CARD).unlink()  # as folders trained before models carried their gazetteer
+    assert choose_gazetteer(None, old) == PATH_GAZETTEER == "phoenix"
+    assert StanceClassifier.from_pretrained(old, device="cpu").gazetteer_file == PATH_GAZETTEER
+    assert choose_gazetteer("data/actors.yaml", old) == "data/actors.yaml"  # given wins
+    assert choose_gazetteer(None, folder).endswith(".yaml") and str(folder) in choose_gazetteer(None, folder)

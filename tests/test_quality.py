@@ -9,8 +9,8 @@ import pytest
 from helpers import apply_config
 
 from stance.dataset.match import _gold_sentence, _locate, article_text
+from stance.evaluation.classifier_only import by_mention_pattern, mention_pattern
 from stance.evaluation.endtoend import FoundPair, found_pairs, score_found
-from stance.evaluation.evaluate import by_mention_pattern, mention_pattern
 from stance.metrics import bootstrap_macro_f1, cluster_interval
 from stance.schema import STANCES, Article, PairKey, StanceLabel
 
@@ -151,8 +151,8 @@ def test_recall_between_named_entities_leaves_out_topics() -> None:
 def test_the_two_paths_agree_on_the_pairs_they_share(tiny_model: Path, gazetteer) -> None:
     # The seed test article through stance-predict's path and through classifier-only scoring:
     # a pair both score from the same sentence must get the same label (no train/predict skew).
+    from stance.evaluation.data import evaluation_data
     from stance.evaluation.endtoend import agreement, model_input
-    from stance.evaluation.evaluate import evaluation_data
     from stance.predict.classifier import StanceClassifier
 
     cfg = apply_config("evaluate", f"model_dir={tiny_model}", "split=test")
@@ -209,7 +209,7 @@ def test_one_group_gives_no_interval_rather_than_a_false_one() -> None:
 
 
 def test_the_checkpoint_is_chosen_on_dev_and_validation_only_with_a_warning(caplog) -> None:
-    from stance.training.train import selection_split
+    from stance.training.selection import selection_split
 
     assert selection_split({"train", "dev", "validation", "test"}) == "dev"
     with caplog.at_level("WARNING"):

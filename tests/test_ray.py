@@ -23,16 +23,11 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from stance.errors import StanceError  # noqa: E402
-from stance.predict.batch import predict_files, read_predictions  # noqa: E402
-from stance.predict.ray import (  # noqa: E402
-    ERRORS,
-    FAIL_ONCE_ENV,
-    MANIFEST,
-    fitting_scorers,
-    list_shards,
-    local_cpus,
-    predict_shards,
-)
+from stance.predict.batch import predict_files  # noqa: E402
+from stance.predict.outputs import read_predictions  # noqa: E402
+from stance.predict.ray import FAIL_ONCE_ENV, predict_shards  # noqa: E402
+from stance.predict.ray_manifest import ERRORS, MANIFEST, list_shards  # noqa: E402
+from stance.predict.ray_sizing import fitting_scorers, local_cpus  # noqa: E402
 from stance.schema import OUTPUT_FIELDS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +249,9 @@ def test_the_stages_in_process_drop_only_an_article_that_cannot_be_scored(traine
     import datetime
 
     from stance.actors.resolve import choose_gazetteer
-    from stance.predict.ray import ModelSpec, PairFinder, PairScorer, Shard, _collect, parse_shards
+    from stance.predict.ray import _collect
+    from stance.predict.ray_manifest import Shard
+    from stance.predict.ray_stages import ModelSpec, PairFinder, PairScorer, parse_shards
 
     records = [{**r, "date": datetime.date(2024, 3, 1)} for r in _records("p", 4, 0)]
     sink = pa.BufferOutputStream()

@@ -13,8 +13,10 @@ import pytest
 from helpers import apply_config
 
 from stance.errors import StanceError
-from stance.predict.batch import write_parquet
-from stance.report.report import bootstrap_intervals, build_report, iter_edges
+from stance.predict.outputs import write_parquet
+from stance.report.build import build_report
+from stance.report.edges import iter_edges
+from stance.report.intervals import bootstrap_intervals
 from stance.schema import OUTPUT_FIELDS, PairPrediction
 
 

@@ -27,9 +27,10 @@ from omegaconf import OmegaConf
 
 from stance.errors import Problem, StanceError
 from stance.model import ModelFolderError, check_model_folder
-from stance.predict.batch import predict_files, read_predictions
+from stance.predict.batch import predict_files
 from stance.predict.classifier import StanceClassifier
 from stance.predict.commitlog import progress_path
+from stance.predict.outputs import read_predictions
 from stance.readers.raw import article_from_text, iter_inputs
 from stance.schema import STANCES, Article, PairPrediction
 
@@ -447,7 +448,8 @@ def test_predict_cli_names_a_foreign_model_folder_without_a_traceback(tmp_path: 
 
 
 def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, caplog, monkeypatch) -> None:
-    from stance.training.train import StanceTrainer, train
+    from stance.training.train import train
+    from stance.training.trainer import StanceTrainer
 
     train(train_config(tmp_path, "train.max_steps=3", "train.epochs=50"))
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("checkpoint-*")) == ["checkpoint-3"]
@@ -567,7 +569,7 @@ def test_a_resumed_auto_job_keeps_the_precision_it_chose(trained, tmp_path: Path
 
 
 def test_the_model_carries_its_gazetteer_and_an_edited_one_is_another_job(trained, tmp_path: Path, caplog) -> None:
-    from stance.actors.gazetteer import gazetteer_sha256
+    from stance.actors.dictionaries import gazetteer_sha256
     from stance.actors.resolve import model_gazetteer
 
     folder, _ = trained
@@ -597,7 +599,7 @@ def test_the_model_carries_its_gazetteer_and_an_edited_one_is_another_job(traine
 def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
     import shutil
 
-    from stance.actors.gazetteer import gazetteer_files, gazetteer_sha256
+    from stance.actors.dictionaries import gazetteer_files, gazetteer_sha256
 
     copy = tmp_path / "a"
     (copy / "phoenix").mkdir(parents=True)

@@ -15,7 +15,8 @@ from stance.actors.pairs import NO_SPAN
 from stance.dataset.build import BuildOptions, build_dataset, label_table
 from stance.errors import InputFormatError, StanceError
 from stance.readers import read_articles
-from stance.readers.seesaw import article_aliases, entity_aliases, load_seesaw, read_seesaw
+from stance.readers.seesaw import load_seesaw, read_seesaw
+from stance.readers.seesaw_aliases import article_aliases, entity_aliases
 from stance.schema import STANCES, StanceLabel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stance.actors.gazetteer import Gazetteer, Mention
+from stance.actors.actor import Mention
+from stance.actors.gazetteer import Gazetteer
 
 PERSON_TITLES = (
     "Mr.",
@@ -60,6 +61,8 @@ PERSON_TITLES = (
     "Chancellor",
 )
 FOUND = "found"
+# One mention of an article, as `_article_mentions` lists them.
+_Item = tuple[int, int, int, str, str | None]
 _TITLE = re.compile(
     r"^(?:(?:former|then-|late|U\.S\.|US|Senate|House|Majority|Minority)\s+)*(?:"
     + "|".join(re.escape(t) for t in sorted(PERSON_TITLES, key=len, reverse=True))
@@ -170,6 +173,27 @@ def merge_mentions(
     `listed` are the gazetteer's (and the source's own) mentions per sentence,
     `found` the mention finder's spans per sentence.
     """
+    items, given = _article_mentions(sentences, listed, found, gazetteer)
+    union = _Union(len(items))
+    forms = [clean_form(text) for _, _, _, text, _ in items]
+    _join_same_names(union, items, forms)
+    _join_short_forms(union, items, forms)
+    name_of, entities = _name_entities(union, items, forms, gazetteer)
+    mentions: list[list[Mention]] = [[] for _ in sentences]
+    for k, (i, start, end, text, _) in enumerate(items):
+        mentions[i].append(Mention(name_of[union.find(k)], start, end, text, given=given[k]))
+    for row in mentions:
+        row.sort(key=lambda m: (not m.given, m.start))
+    return mentions, entities
+
+
+def _article_mentions(
+    sentences: Sequence[str],
+    listed: Sequence[Sequence[Mention]],
+    found: Sequence[Sequence[tuple[int, int]]],
+    gazetteer: Gazetteer,
+) -> tuple[list[_Item], list[bool]]:
+    """Every mention of the article in order, and for each whether the source marked it itself."""
     # Every mention of the article, in order: (sentence, start, end, text, gazetteer actor or None).
     items: list[tuple[int, int, int, str, str | None]] = []
     given: list[bool] = []  # a span the source marked itself (it stays first among the sentence's mentions)
@@ -192,8 +216,11 @@ def merge_mentions(
             actor = whole[0].actor if len(whole) == 1 and whole[0].end - whole[0].start == len(form) else None
             items.append((i, start, end, span_text, actor))
             given.append(False)
-    union = _Union(len(items))
-    forms = [clean_form(text) for _, _, _, text, _ in items]
+    return items, given
+
+
+def _join_same_names(union: _Union, items: Sequence[_Item], forms: Sequence[str]) -> None:
+    """Join the mentions of one gazetteer actor, of one form up to case, and found forms of one stem."""
     by_actor: dict[str, int] = {}
     by_key: dict[str, int] = {}
     by_stem: dict[str, int] = {}
@@ -206,6 +233,10 @@ def merge_mentions(
         union.join(by_key.setdefault(key, k), k)
         if actor is None:
             union.join(by_stem.setdefault(_stem(form), k), k)
+
+
+def _join_short_forms(union: _Union, items: Sequence[_Item], forms: Sequence[str]) -> None:
+    """Join a bare last name or acronym to the one person or name of the article it can stand for."""
     # Full forms seen in the article, for last names and acronyms (a gazetteer actor's name counts).
     full: list[tuple[str, int]] = []
     for k, ((_, _, _, _, actor), form) in enumerate(zip(items, forms, strict=True)):
@@ -225,6 +256,12 @@ def merge_mentions(
             union.join(next(iter(acronyms[form])), k)
         elif len(last_names.get(form.casefold(), ())) == 1:
             union.join(next(iter(last_names[form.casefold()])), k)
+
+
+def _name_entities(
+    union: _Union, items: Sequence[_Item], forms: Sequence[str], gazetteer: Gazetteer
+) -> tuple[dict[int, str], dict[str, Entity]]:
+    """Each entity's name by the root of its mentions, and the entities by name."""
     # Name each entity.
     members: dict[int, list[int]] = {}
     for k in range(len(items)):
@@ -244,9 +281,4 @@ def merge_mentions(
             name = f"{name} ({source})"
         name_of[root] = name
         entities[name] = Entity(name, source, tuple(dict.fromkeys(items[k][3] for k in ks)))
-    mentions: list[list[Mention]] = [[] for _ in sentences]
-    for k, (i, start, end, text, _) in enumerate(items):
-        mentions[i].append(Mention(name_of[union.find(k)], start, end, text, given=given[k]))
-    for row in mentions:
-        row.sort(key=lambda m: (not m.given, m.start))
-    return mentions, entities
+    return name_of, entities

@@ -37,7 +37,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from stance.inference import length_batches, pad_batch
+from stance.inference import check_precision, fixed_precision, length_batches, logits_at, pad_batch, runner_at
 from stance.model import ModelFolderError, pick_device
 from stance.paths import file_sha256, resolve_path
 from stance.progress import progress
@@ -186,9 +186,9 @@ class MentionFinder:
         self.device = device
         self.batch_size = batch_size
         self.name = name
-        self.precision = precision
-        if precision == "bf16" and device.type == "cpu":
-            self.model = self.model.to(torch.bfloat16)
+        # The scorer's precisions (stance.inference), `auto` settled without a check against fp32.
+        self.precision = fixed_precision(check_precision(precision, device), device)
+        self.runner = runner_at(self.model, self.precision, device, inplace=True)
         self.seconds = 0.0  # time spent finding, for the run's report
         self.weights_sha256 = ""  # set when loaded from a folder: names the finder a figure measured
 
@@ -203,7 +203,6 @@ class MentionFinder:
         model = AutoModelForTokenClassification.from_pretrained(str(folder))
         dev = pick_device(device)
         model.to(dev).eval()
-        precision = "fp32" if precision not in ("bf16", "fp16") else precision
         finder = cls(model, tokenizer, int(meta["max_length"]), dev, batch_size, precision, name=folder.name)
         finder.weights_sha256 = file_sha256(folder / "model.safetensors")
         return finder
@@ -220,12 +219,9 @@ class MentionFinder:
         batches = length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size)
         pad = self.tokenizer.pad_token_id or 0
         side = self.tokenizer.padding_side
-        autocast = self.device.type == "cuda" and self.precision in ("bf16", "fp16")
-        half = torch.bfloat16 if self.precision == "bf16" else torch.float16
         for batch in progress(batches, desc="finding mentions", unit="batch") if show_progress else batches:
             inputs = pad_batch(features, batch, pad, side, self.device)
-            with torch.autocast("cuda", dtype=half, enabled=autocast):
-                tags = self.model(**inputs).logits.float().argmax(-1).cpu().numpy()
+            tags = logits_at(self.runner, self.precision, self.device, inputs).argmax(-1).cpu().numpy()
             mask = inputs["attention_mask"].cpu().numpy().astype(bool)
             for row, i in enumerate(batch):
                 found[i] = decode_spans(enc["offset_mapping"][i], tags[row][mask[row]].tolist(), texts[i])

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stance.actors.actor import Mention
+from stance.actors.choice import mentioned_actors, pair_mentions
 from stance.actors.coref import resolve_references
 from stance.actors.entities import FOUND, merge_mentions
 from stance.actors.finder import MentionFinder
-from stance.actors.gazetteer import Gazetteer, Mention, mentioned_actors, pair_mentions
+from stance.actors.gazetteer import Gazetteer
 from stance.schema import Article
 
 NO_SPAN = -1

@@ -1,5 +1,5 @@
-"""Which gazetteer a command uses (`choose_gazetteer`: given, else the model's own, else the default), and the
-snapshot of it that a model folder carries.
+"""Which gazetteer a command uses (`choose_gazetteer`: given, else the model's own, else `PATH_GAZETTEER`),
+and the snapshot of it that a model folder carries.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def save_model_gazetteer(folder: str | Path, gazetteer: str | Path) -> dict[str,
     """
     import shutil
 
-    from stance.actors.gazetteer import gazetteer_files, gazetteer_sha256
+    from stance.actors.dictionaries import gazetteer_files, gazetteer_sha256
 
     files = gazetteer_files(gazetteer)
     root = Path(os.path.commonpath([f.parent for f in files]))
@@ -50,7 +50,13 @@ def model_gazetteer(folder: str | Path) -> Path | None:
     return path
 
 
-def choose_gazetteer(given: str | Path | None, model_folder: str | Path, fallback: str | Path) -> str:
+# For a model folder that carries no gazetteer (trained before models did): the listed actors and Phoenix/CAMEO,
+# as stance-predict has always paired them. The one default of the prediction path, local, on Ray, in the
+# library, and when evaluate and calibrate score the path.
+PATH_GAZETTEER = "phoenix"
+
+
+def choose_gazetteer(given: str | Path | None, model_folder: str | Path, fallback: str | Path = PATH_GAZETTEER) -> str:
     """The gazetteer a command uses: `given` (gazetteer=…), else the model's own, else `fallback`; logged."""
     if given:
         choice, why = str(given), "given by gazetteer="

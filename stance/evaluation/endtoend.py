@@ -4,7 +4,7 @@ Classifier-only evaluation scores the pairs the annotators labelled, with the
 corpus's own entity list. A user has neither: `stance-predict` re-splits the
 raw text into sentences, finds actors with the gazetteer and scores every
 co-mentioned pair. Here the labelled articles' text is put through exactly
-that path (`StanceClassifier.predict_articles` on `article_from_text`), and
+that path (`StanceClassifier.predict` on `article_from_text`), and
 the predictions are matched to the gold labels by (article, sentence, actor,
 target):
 
@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from stance.actors.gazetteer import Gazetteer, pair_mentions
+from stance.actors.choice import pair_mentions
+from stance.actors.gazetteer import Gazetteer
 from stance.actors.pairs import ORDERS, article_gazetteer, mention_order, sentence_mentions
 from stance.dataset.build import article_group
 from stance.dataset.match import GoldMatcher, gold_labels, path_articles

@@ -10,11 +10,8 @@ whole articles when the job ends; the journal is then removed.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -23,41 +20,24 @@ from typing import Any
 
 import torch
 
-from stance.actors.coref import DEFAULT_ROLES
+from stance.actors.dictionaries import gazetteer_sha256
 from stance.actors.finder import mention_folder_of
-from stance.actors.gazetteer import gazetteer_sha256
 from stance.actors.resolve import choose_gazetteer
+from stance.actors.roles import DEFAULT_ROLES
 from stance.errors import Problem, StanceError, display_path
-from stance.files import atomic_path
 from stance.paths import file_sha256, resolve_path
 from stance.predict.aggregate import write_summary_stream
 from stance.predict.classifier import StanceClassifier, sentence_groups
 from stance.predict.commitlog import CommitLog, Resumed, progress_path
+from stance.predict.outputs import ROW_GROUP_ROWS, PredictionWriter, output_kind, read_predictions, write_parquet
 from stance.progress import progress
-from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, Article, PairPrediction
+from stance.schema import OUTPUT_FIELDS, Article, PairPrediction
 
 log = logging.getLogger(__name__)
 
-# For a model folder that carries no gazetteer (trained before they did): the listed actors and Phoenix/CAMEO.
-DEFAULT_PREDICT_GAZETTEER = "phoenix"
 BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
 
-OUTPUT_KINDS = ("jsonl", "csv", "parquet")
-ROW_GROUP_ROWS = 100_000
-RUN_COUNTS = (
-    "articles",
-    "articles_without_pairs",
-    "pairs",
-    "failed_inputs",
-)  # a Parquet row group closes at the first article boundary past this many rows
-
-
-def output_kind(path: Path) -> str:
-    """`jsonl`, `csv` or `parquet`, from the output file's extension."""
-    kind = path.suffix.lower().lstrip(".")
-    if kind not in OUTPUT_KINDS:
-        raise StanceError(f"output {display_path(path)}: use a .jsonl, .csv or .parquet file name")
-    return kind
+RUN_COUNTS = ("articles", "articles_without_pairs", "pairs", "failed_inputs")
 
 
 def journal_path(output: Path) -> Path:
@@ -65,127 +45,8 @@ def journal_path(output: Path) -> Path:
     return output.with_name(output.name + ".staging.jsonl") if output_kind(output) == "parquet" else output
 
 
-def parquet_schema() -> Any:
-    """The Arrow schema of a Parquet prediction file: `OUTPUT_FIELDS` in order."""
-    import pyarrow as pa
-
-    types = {"sentence_index": pa.int64(), "p_support": pa.float64(), "p_oppose": pa.float64()}
-    types["p_neutral"] = pa.float64()
-    return pa.schema([(name, types.get(name, pa.string())) for name in OUTPUT_FIELDS])
-
-
-def write_parquet(rows: Iterable[PairPrediction], path: Path, row_group_rows: int = ROW_GROUP_ROWS) -> int:
-    """Write rows (article by article) to Parquet atomically, one row group per run of whole articles."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = parquet_schema()
-    written = 0
-    with atomic_path(path) as staging:
-        writer = pq.ParquetWriter(staging, schema, compression="zstd")
-        group: list[dict[str, Any]] = []
-
-        def flush() -> None:
-            writer.write_table(pa.Table.from_pylist(group, schema=schema), row_group_size=len(group))
-            group.clear()
-
-        for row in rows:
-            if len(group) >= row_group_rows and row.article_id != group[-1]["article_id"]:
-                flush()
-            group.append(row.to_dict())
-            written += 1
-        if group or written == 0:
-            flush()
-        writer.close()
-    return written
-
-
-class PredictionWriter:
-    """Writes prediction rows as JSONL or CSV (by the file's extension) and commits them durably.
-
-    A new file starts with the CSV header; with `resume_at`, the existing file is
-    cut to that many bytes and written on from there. `commit` flushes and
-    fsyncs, and returns the byte offset reached; `rollback` cuts the file back
-    to an earlier commit.
-    """
-
-    def __init__(self, path: Path, resume_at: int | None = None) -> None:
-        self.path = path
-        self.kind = output_kind(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._buffer = io.StringIO()
-        self.csv = csv.DictWriter(self._buffer, fieldnames=OUTPUT_FIELDS) if self.kind == "csv" else None
-        if resume_at is None:
-            self.handle = path.open("wb")
-            if self.csv is not None:
-                self.csv.writeheader()
-                self._drain()
-        else:
-            self.handle = path.open("r+b")
-            self.handle.truncate(resume_at)
-            self.handle.seek(resume_at)
-
-    def _drain(self) -> None:
-        self.handle.write(self._buffer.getvalue().encode("utf-8"))
-        self._buffer.seek(0)
-        self._buffer.truncate()
-
-    def write(self, prediction: PairPrediction) -> None:
-        if self.csv is not None:
-            self.csv.writerow(prediction.to_dict())
-            self._drain()
-        else:
-            self.handle.write((json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"))
-
-    def commit(self) -> int:
-        """Make everything written so far durable; the output's length in bytes."""
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        return self.handle.tell()
-
-    def rollback(self, offset: int) -> None:
-        """Drop everything written after byte `offset` (an earlier commit)."""
-        self.handle.flush()
-        self.handle.truncate(offset)
-        self.handle.seek(offset)
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
-        yield from batch.to_pylist()
-
-
-def _text_rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        yield from csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
-
-
-def read_predictions(path: Path) -> Iterator[PairPrediction]:
-    """The rows of a prediction file written by stance-predict (JSONL, CSV or Parquet), in order."""
-    kind = output_kind(path)
-    shown = display_path(path)
-    rows = _parquet_rows(path) if kind == "parquet" else _text_rows(path, kind)
-    for number, row in enumerate(rows, start=1):
-        try:
-            values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
-            values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
-            values["sentence_index"] = int(values["sentence_index"])
-            for key in ("p_support", "p_oppose", "p_neutral"):
-                values[key] = float(values[key])
-        except (KeyError, TypeError, ValueError):
-            raise StanceError(
-                f"{shown}: row {number} is not a prediction row; rerun with overwrite=true to start afresh"
-            ) from None
-        yield PairPrediction(**values)
-
-
 @dataclass
-class _Part:
+class ArticleChunk:
     """An article, or one chunk of an enormous one, as handed to the classifier."""
 
     article: Article
@@ -200,11 +61,11 @@ class _Part:
         return None if sentence_index < self.skip else sentence_index + self.first
 
 
-def article_parts(article: Article, chunk_sentences: int, context: int) -> Iterator[_Part]:
+def article_parts(article: Article, chunk_sentences: int, context: int) -> Iterator[ArticleChunk]:
     """The article as chunks of `chunk_sentences` sentences (each with its `context` preceding ones)."""
     n = len(article.sentences)
     if n <= chunk_sentences:
-        yield _Part(article, article.id, article.origin, 0, 0, True)
+        yield ArticleChunk(article, article.id, article.origin, 0, 0, True)
         return
     for k, lo in enumerate(range(0, n, chunk_sentences)):
         hi, start = min(n, lo + chunk_sentences), max(0, lo - context)
@@ -215,7 +76,7 @@ def article_parts(article: Article, chunk_sentences: int, context: int) -> Itera
             labels=[],
             spans={i - start: s for i, s in article.spans.items() if start <= i < hi},
         )
-        yield _Part(part, article.id, article.origin, start, lo - start, hi == n)
+        yield ArticleChunk(part, article.id, article.origin, start, lo - start, hi == n)
 
 
 def split_origin(origin: str) -> tuple[str, int | None]:
@@ -265,7 +126,7 @@ class _BatchJob:
         self.failed_inputs = 0
         self.failed_ids: set[str] = set()
         self.chunk_sentences = chunk_sentences
-        self.open_parts: list[_Part] = []  # chunks written since the last commit
+        self.open_parts: list[ArticleChunk] = []  # chunks written since the last commit
         self.article_pairs = 0
 
     def problem(self, problem: Problem) -> None:
@@ -274,7 +135,7 @@ class _BatchJob:
         self.errors.flush()
         self.failed_inputs += 1
 
-    def parts(self, items: Iterable[Article | Problem]) -> Iterator[_Part]:
+    def parts(self, items: Iterable[Article | Problem]) -> Iterator[ArticleChunk]:
         for item in first_of_each_id(progress(items, desc="articles", unit="article")):
             if isinstance(item, Problem):
                 self.problem(item)
@@ -285,7 +146,7 @@ class _BatchJob:
                 if part.article_id not in self.failed_ids:
                     yield part
 
-    def row(self, part: _Part, prediction: PairPrediction) -> None:
+    def row(self, part: ArticleChunk, prediction: PairPrediction) -> None:
         """Write one scored row of a chunk (rows of its leading context sentences belong to the chunk before)."""
         index = part.article_index(prediction.sentence_index)
         if index is None:
@@ -295,7 +156,7 @@ class _BatchJob:
         self.writer.write(prediction)
         self.article_pairs += 1
 
-    def finish(self, part: _Part) -> None:
+    def finish(self, part: ArticleChunk) -> None:
         """A chunk is scored; when it is its article's last, commit the article."""
         if part.article_id in self.failed_ids:
             return
@@ -316,7 +177,7 @@ class _BatchJob:
         self.article_pairs = 0
         self.open_parts = []
 
-    def rollback(self) -> list[_Part]:
+    def rollback(self) -> list[ArticleChunk]:
         """Drop what was written since the last commit; the chunks that must be scored again."""
         self.writer.rollback(self.offset)
         self.article_pairs = 0
@@ -341,14 +202,14 @@ class _BatchJob:
             else:
                 self._write(batch, scored)
 
-    def _predict(self, parts: Sequence[_Part]) -> list[PairPrediction] | Exception:
+    def _predict(self, parts: Sequence[ArticleChunk]) -> list[PairPrediction] | Exception:
         """The parts' rows, article by article in input order, or the exception that scoring them raised."""
         try:
-            return list(self.classifier.predict_articles([p.article for p in parts]))
+            return list(self.classifier.predict([p.article for p in parts]))
         except Exception as exc:  # any failure of the model on some input is isolated by the caller
             return exc
 
-    def _write(self, parts: Sequence[_Part], predictions: Iterable[PairPrediction]) -> None:
+    def _write(self, parts: Sequence[ArticleChunk], predictions: Iterable[PairPrediction]) -> None:
         """Write scored rows and finish each chunk; an article without rows has none to wait for."""
         queue = deque(parts)
         for prediction in predictions:
@@ -358,7 +219,7 @@ class _BatchJob:
         while queue:
             self.finish(queue.popleft())
 
-    def _one_by_one(self, parts: Sequence[_Part]) -> None:
+    def _one_by_one(self, parts: Sequence[ArticleChunk]) -> None:
         for part in parts:
             if part.article_id in self.failed_ids:
                 continue
@@ -419,21 +280,56 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     if not source.exists():
         raise StanceError(f"input {display_path(source)} does not exist")
     input_kind(source)  # an input of an unknown kind fails here, before any output is written
-    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir), DEFAULT_PREDICT_GAZETTEER)
+    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir))
     job = job_description(cfg, kind, gazetteer)
-    log_path = progress_path(output)
-    errors_path = output.with_name(output.stem + ".errors.jsonl")
-    summary_path = output.with_name(output.stem + ".summary.json")
-    paths = {"output": str(output), "summary": str(summary_path), "errors": str(errors_path), "progress": str(log_path)}
+    files = _job_files(output)
+    paths = {name: str(path) for name, path in files.items()}
     overwrite = bool(cfg.get("overwrite", False))
     if kind == "parquet" and not overwrite and not journal.exists() and output.exists():
-        finished = CommitLog.finished(log_path, job)
-        if finished is not None:  # the journal went when the Parquet file was written: nothing is left to do
-            log.info(
-                "%s is complete (%d articles); overwrite=true scores again", display_path(output), finished["articles"]
-            )
-            return {**{k: finished[k] for k in RUN_COUNTS}, **paths}
-    resumed = None if overwrite else CommitLog.resume(log_path, journal, job)
+        finished = _finished_before(output, files["progress"], job)
+        if finished is not None:
+            return {**finished, **paths}
+    resumed = None if overwrite else CommitLog.resume(files["progress"], journal, job)
+    classifier = _load_classifier(cfg, gazetteer, resumed)
+    writer, commits, state = _open_journal(output, journal, files["progress"], job, resumed)
+    # Every run reads every input again, so the errors file is written afresh: no problem is listed twice.
+    errors = files["errors"].open("w", encoding="utf-8")
+    chunk = max(1, int(cfg.get("chunk_sentences", 2000)))
+    batch = _BatchJob(classifier, writer, commits, errors, state, chunk)
+    try:
+        batch.run(iter_inputs(cfg.input, classifier.gazetteer))
+        offset = writer.commit()
+    except OSError as exc:
+        raise StanceError(f"cannot read or write a file: {exc}") from None
+    finally:
+        writer.close()
+        errors.close()
+    counts = _finish_job(cfg, batch, commits, offset, output, files["summary"])
+    return {**counts, **paths}
+
+
+def _job_files(output: Path) -> dict[str, Path]:
+    """The files a job writes beside its rows: the summary, the errors and the commit log."""
+    return {
+        "output": output,
+        "summary": output.with_name(output.stem + ".summary.json"),
+        "errors": output.with_name(output.stem + ".errors.jsonl"),
+        "progress": progress_path(output),
+    }
+
+
+def _finished_before(output: Path, log_path: Path, job: dict[str, Any]) -> dict[str, Any] | None:
+    """The counts of an earlier run that wrote this Parquet output whole; None when there is work left."""
+    finished = CommitLog.finished(log_path, job)
+    if finished is None:
+        return None
+    # The journal went when the Parquet file was written: nothing is left to do.
+    log.info("%s is complete (%d articles); overwrite=true scores again", display_path(output), finished["articles"])
+    return {k: finished[k] for k in RUN_COUNTS}
+
+
+def _load_classifier(cfg: Any, gazetteer: str, resumed: tuple[CommitLog, Resumed] | None) -> StanceClassifier:
+    """The job's classifier, at the precision an earlier run of the job chose when `precision=auto`."""
     precision = str(cfg.get("precision", "fp32"))
     if precision == "auto" and resumed is not None and resumed[1].precision:
         # `auto` measures speed, so it could choose differently the second time: one job, one numeric path.
@@ -455,31 +351,32 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         classifier.precision,
         torch.get_num_threads(),
     )
+    return classifier
+
+
+def _open_journal(
+    output: Path, journal: Path, log_path: Path, job: dict[str, Any], resumed: tuple[CommitLog, Resumed] | None
+) -> tuple[PredictionWriter, CommitLog, Resumed | None]:
+    """(writer, commit log, what is done) to go on from where an earlier run stopped, or to start afresh."""
     if resumed is not None:
         commits, state = resumed
         log.info("resuming %s: %d articles already done", display_path(output), len(state.done))
-        writer = PredictionWriter(journal, resume_at=state.offset)
-    else:
-        state = None
-        writer = PredictionWriter(journal)
-        commits = CommitLog.start(log_path, job, writer.commit())
-    # Every run reads every input again, so the errors file is written afresh: no problem is listed twice.
-    errors = errors_path.open("w", encoding="utf-8")
-    chunk = max(1, int(cfg.get("chunk_sentences", 2000)))
-    batch = _BatchJob(classifier, writer, commits, errors, state, chunk)
-    try:
-        batch.run(iter_inputs(cfg.input, classifier.gazetteer))
-        offset = writer.commit()
-    except OSError as exc:
-        raise StanceError(f"cannot read or write a file: {exc}") from None
-    finally:
-        writer.close()
-        errors.close()
+        return PredictionWriter(journal, resume_at=state.offset), commits, state
+    writer = PredictionWriter(journal)
+    return writer, CommitLog.start(log_path, job, writer.commit()), None
+
+
+def _finish_job(
+    cfg: Any, batch: _BatchJob, commits: CommitLog, offset: int, output: Path, summary_path: Path
+) -> dict[str, Any]:
+    """Write the Parquet file (from its journal), the summary, and the commit log's last line; the run's counts."""
+    kind = output_kind(output)
+    journal = journal_path(output)
     if kind == "parquet":
         write_parquet(read_predictions(journal), output, int(cfg.get("row_group_rows") or ROW_GROUP_ROWS))
     counts = {"articles": batch.articles, "articles_without_pairs": batch.without_pairs}
     run = {**counts, "failed_inputs": batch.failed_inputs}
-    pairs = write_summary_stream(read_predictions(output), summary_path, classifier.gazetteer, run)
+    pairs = write_summary_stream(read_predictions(output), summary_path, batch.classifier.gazetteer, run)
     counts = {**counts, "pairs": pairs, "failed_inputs": batch.failed_inputs}
     commits.commit({"complete": True, "offset": offset, **counts})
     commits.close()
@@ -492,4 +389,4 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         pairs,
         batch.failed_inputs,
     )
-    return {**counts, **paths}
+    return counts

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import torch
 
 from stance.actors.finder import MentionFinder, mention_folder_of
-from stance.actors.gazetteer import DEFAULT_GAZETTEER, Gazetteer, load_gazetteer
+from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.actors.pairs import find_pairs, pair_examples
-from stance.actors.resolve import choose_gazetteer
-from stance.decision import ARGMAX, Decision, load_decision
+from stance.actors.resolve import choose_gazetteer, save_model_gazetteer
+from stance.decision import ARGMAX, Decision, describe, load_decision, save_decision
 from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import StanceError
+from stance.files import atomic_path
 from stance.inference import Scorer, set_threads
 from stance.model import load_stance_model
 from stance.paths import resolve_path
@@ -27,6 +30,8 @@ T = TypeVar("T")
 # Who is paired: listed actors, found mentions, or both; `auto` is `both` when the model has a mention finder.
 ACTOR_MODES = ("gazetteer", "found", "both")
 FIND_SENTENCES = 256  # sentences per batched call of the mention finder
+# What save_pretrained copies from the folder a model was loaded from: how it was trained and measured.
+CARRIED_FILES = ("training_config.yaml", "metrics.json", "README.md")
 
 
 class StanceClassifier:
@@ -80,6 +85,8 @@ class StanceClassifier:
             padding_side=tokenizer.padding_side,
         )
         self._local_gazetteers: dict[frozenset[str], Gazetteer] = {}
+        self.source: Path | None = None  # the folder it was loaded from, whose card and config it saves along
+        self.gazetteer_file: str | None = None  # the gazetteer's file, when loaded from one
 
     @property
     def batch_size(self) -> int:
@@ -114,8 +121,10 @@ class StanceClassifier:
         """
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
+        gazetteer_file = None
         if not isinstance(gazetteer, Gazetteer):
-            gazetteer = load_gazetteer(gazetteer or choose_gazetteer(None, path, DEFAULT_GAZETTEER))
+            gazetteer_file = str(gazetteer or choose_gazetteer(None, path))
+            gazetteer = load_gazetteer(gazetteer_file)
         finder = None
         finder_dir = mention_folder_of(path)
         if actors == "auto":
@@ -126,7 +135,7 @@ class StanceClassifier:
             finder = MentionFinder.from_pretrained(
                 finder_dir, device=str(dev), batch_size=max(batch_size, 64), precision=precision
             )
-        return cls(
+        classifier = cls(
             model,
             tokenizer,
             encoding,
@@ -140,6 +149,40 @@ class StanceClassifier:
             decision=load_decision(resolve_path(path)),
             references=references,
         )
+        classifier.source = resolve_path(path)
+        classifier.gazetteer_file = gazetteer_file
+        return classifier
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write a model folder that `from_pretrained` loads back, atomically; returns it.
+
+        It holds the weights, the tokenizer with its marker tokens and the input
+        format (in `config.json`), the neutral/polar decision, a snapshot of the
+        gazetteer in use, the mention finder, and the training config, metrics
+        and card of the folder it was loaded from.
+        """
+        if "fp32" not in self.scorer.runners:
+            raise StanceError(
+                f"{self.name}: loaded at precision={self.scorer.requested}, its fp32 weights were converted; "
+                "load it at precision=fp32 to save it"
+            )
+        target = resolve_path(path)
+        with atomic_path(target) as staging:
+            staging.mkdir(parents=True, exist_ok=True)
+            self.model.save_pretrained(str(staging), safe_serialization=True)
+            self.tokenizer.save_pretrained(str(staging))
+            if self.decision.neutral_threshold is not None or self.decision.fitted_on:
+                save_decision(staging, describe(self.decision))
+            if self.gazetteer_file is not None:
+                save_model_gazetteer(staging, self.gazetteer_file)
+            else:
+                log.warning("%s: the gazetteer was given as an object, so the folder carries none", self.name)
+            if self.mention_finder is not None and self.source is not None and mention_folder_of(self.source):
+                shutil.copytree(mention_folder_of(self.source), staging / "mentions")
+            for name in CARRIED_FILES:
+                if self.source is not None and (self.source / name).is_file():
+                    shutil.copy2(self.source / name, staging / name)
+        return target
 
     # -- scoring -------------------------------------------------------------
 
@@ -171,16 +214,62 @@ class StanceClassifier:
         row["context"] = context
         return row
 
-    def predict(self, text: str, actor: str, target: str, context: str = "") -> StancePrediction:
-        """The stance of `actor` toward `target` in one sentence, with optional preceding `context`."""
-        return self.predict_many([(text, actor, target)], [context])[0]
+    @overload
+    def predict(self, item: str, actor: str, target: str, context: str = "") -> StancePrediction: ...
+    @overload
+    def predict(self, item: Sequence[tuple[str, ...]]) -> list[StancePrediction]: ...
+    @overload
+    def predict(self, item: Article) -> list[PairPrediction]: ...
+    @overload
+    def predict(
+        self, item: Iterable[Article], *, show_progress: bool = False, chunk_pairs: int = 1024
+    ) -> Iterator[PairPrediction]: ...
 
-    def predict_many(
-        self, items: Sequence[tuple[str, str, str]], contexts: Sequence[str] | None = None
-    ) -> list[StancePrediction]:
-        """`predict` for many (text, actor, target) triples, scored in batches."""
-        contexts = contexts or [""] * len(items)
-        rows = [self._row(text, a, t, c) for (text, a, t), c in zip(items, contexts, strict=True)]
+    def predict(
+        self,
+        item: Any,
+        actor: str | None = None,
+        target: str | None = None,
+        context: str = "",
+        *,
+        show_progress: bool = False,
+        chunk_pairs: int = 1024,
+    ) -> Any:
+        """The stance of one pair, of many, or of every pair the path finds in articles.
+
+        - `predict(text, actor, target, context="")`: one `StancePrediction` for
+          `actor` toward `target` in one sentence, with optional preceding `context`;
+        - `predict([(text, actor, target[, context]), ...])`: a list of them, scored in batches;
+        - `predict(article)`: the `PairPrediction` rows of one `Article`, as a list;
+        - `predict(articles)`: an iterator of rows over many articles, article by
+          article, in order. Articles are gathered until they hold `chunk_pairs`
+          pairs and scored together (batches of similar length across articles
+          waste less on padding); with a mention finder, `FIND_SENTENCES`
+          sentences go through it at a time.
+        """
+        if isinstance(item, str):
+            if actor is None or target is None:
+                raise StanceError("predict(text, actor, target): name the actor and the target of the sentence")
+            return self._predict_triples([(item, actor, target, context)])[0]
+        if isinstance(item, Article):
+            return list(self._predict_articles([item], show_progress, chunk_pairs))
+        first, items = _peek(item)
+        if first is None or isinstance(first, Article):
+            return self._predict_articles(items, show_progress, chunk_pairs)
+        if isinstance(first, tuple):
+            return self._predict_triples(list(items))
+        raise StanceError(
+            f"predict() takes a sentence with its actor and target, a list of (text, actor, target[, context]) "
+            f"tuples, an Article or articles; not {type(first).__name__}"
+        )
+
+    def _predict_triples(self, items: Sequence[tuple[str, ...]]) -> list[StancePrediction]:
+        rows = []
+        for item in items:
+            if len(item) not in (3, 4):
+                raise StanceError(f"predict(): each item is (text, actor, target[, context]), not {len(item)} values")
+            text, a, t, *rest = item
+            rows.append(self._row(text, a, t, rest[0] if rest else ""))
         if not rows:
             return []
         probs = self.predict_proba(rows)
@@ -201,17 +290,9 @@ class StanceClassifier:
             references=self.references,
         )
 
-    def predict_articles(
+    def _predict_articles(
         self, articles: Iterable[Article], show_progress: bool = False, chunk_pairs: int = 1024
     ) -> Iterator[PairPrediction]:
-        """Score every co-mentioned ordered pair in each article; rows come article by article, in order.
-
-        Articles are gathered until they hold `chunk_pairs` pairs (or the input
-        ends), and those pairs are encoded and scored together: batches of
-        similar length across articles waste less on padding. With a mention
-        finder, articles are taken `FIND_SENTENCES` sentences at a time so the
-        finder runs batched too.
-        """
         pending: list[tuple[Article, list[dict[str, Any]]]] = []
         n_rows = 0
         for group in sentence_groups(articles, FIND_SENTENCES if self.mention_finder is not None else 1):
@@ -252,6 +333,15 @@ class StanceClassifier:
                     **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1
+
+
+def _peek(items: Iterable[T]) -> tuple[T | None, Iterable[T]]:
+    """The first item of `items` (None when empty) and all of `items`, a one-pass iterator included."""
+    if isinstance(items, Sequence):
+        return (items[0] if len(items) else None), items
+    iterator = iter(items)
+    first = next(iterator, None)
+    return first, (itertools.chain([first], iterator) if first is not None else iter(()))
 
 
 def sentence_groups(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from json.decoder import JSONObject  # type: ignore[attr-defined]
 from json.scanner import py_make_scanner  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.errors import InputFormatError, Problem, display_path
@@ -108,6 +108,12 @@ def _read_file(path: Path, shown: str, gazetteer: Gazetteer, problems: list[Prob
     return articles
 
 
+class _Report(Protocol):
+    """Records one problem of the article being parsed: message, field, and the JSON value whose line to name."""
+
+    def __call__(self, message: str, field: str, at: object = ...) -> None: ...
+
+
 def _parse_article(
     item: object, index: int, shown: str, decoder: _LineTrackingDecoder, gazetteer: Gazetteer, problems: list[Problem]
 ) -> Article | None:
@@ -124,6 +130,26 @@ def _parse_article(
     def bad(message: str, field: str, at: object = item) -> None:
         problems.append(Problem(shown, message, line=decoder.line_of(at) or line, article=aid, field=field))
 
+    split, sentences, furniture, raw_labels = _article_fields(item, bad)
+    labels = _parse_labels(raw_labels, len(sentences), gazetteer, bad)
+    if len(problems) > before:
+        return None
+    return Article(
+        id=aid,
+        sentences=list(sentences),
+        labels=labels,
+        title=item.get("title") or "",
+        source=item.get("source") or "",
+        date=item.get("date") or "",
+        url=item.get("url") or "",
+        split=split,
+        furniture=list(furniture),
+        origin=shown,
+    )
+
+
+def _article_fields(item: dict[str, Any], bad: _Report) -> tuple[Any, list[Any], list[Any], list[Any]]:
+    """The article's split, sentences, furniture and raw labels, each checked (a bad list reads as empty)."""
     for key in sorted(set(item) - _KNOWN_KEYS):
         bad(f"unknown field (expected one of {', '.join(sorted(_KNOWN_KEYS))})", key)
     for key in _OPTIONAL_TEXT:
@@ -144,7 +170,11 @@ def _parse_article(
     if not isinstance(raw_labels, list):
         bad("must be a list", "labels")
         raw_labels = []
+    return split, sentences, furniture, raw_labels
 
+
+def _parse_labels(raw_labels: list[Any], n_sentences: int, gazetteer: Gazetteer, bad: _Report) -> list[StanceLabel]:
+    """The article's labels, each checked; an exact repeat is dropped, a conflicting one reported."""
     labels: list[StanceLabel] = []
     seen: dict[tuple[int, str, str], tuple[str, int]] = {}
     for j, raw in enumerate(raw_labels):
@@ -156,32 +186,9 @@ def _parse_article(
         if missing:
             bad(f"missing {', '.join(missing)}", field, raw)
             continue
-        ok = True
-        sent = raw["sentence"]
-        if not isinstance(sent, int) or isinstance(sent, bool) or not 0 <= sent < len(sentences):
-            bad(
-                f"sentence index {sent!r} is out of range (the article has {len(sentences)} sentences)",
-                f"{field}.sentence",
-                raw,
-            )
-            ok = False
-        for role in ("actor", "target"):
-            name = raw[role]
-            if not isinstance(name, str) or name not in gazetteer:
-                hint = ""
-                canonical = gazetteer.canonical(name) if isinstance(name, str) else None
-                if canonical is not None:
-                    hint = f"; it is an alias of {canonical!r}, use the canonical name"
-                bad(f"unknown {role} {name!r} (not a canonical actor in the gazetteer{hint})", f"{field}.{role}", raw)
-                ok = False
-        if raw["actor"] == raw["target"]:
-            bad(f"actor {raw['actor']!r} is labelled toward itself", f"{field}.target", raw)
-            ok = False
-        if raw["stance"] not in STANCES:
-            bad(f"unknown stance {raw['stance']!r} (expected one of {', '.join(STANCES)})", f"{field}.stance", raw)
-            ok = False
-        if not ok:
+        if not _label_ok(raw, field, n_sentences, gazetteer, bad):
             continue
+        sent = raw["sentence"]
         key = (sent, raw["actor"], raw["target"])
         if key in seen:
             prev_stance, prev_j = seen[key]
@@ -195,21 +202,36 @@ def _parse_article(
             continue  # an exact repeat adds nothing
         seen[key] = (raw["stance"], j)
         labels.append(StanceLabel(sentence=sent, actor=raw["actor"], target=raw["target"], stance=raw["stance"]))
+    return labels
 
-    if len(problems) > before:
-        return None
-    return Article(
-        id=aid,
-        sentences=list(sentences),
-        labels=labels,
-        title=item.get("title") or "",
-        source=item.get("source") or "",
-        date=item.get("date") or "",
-        url=item.get("url") or "",
-        split=split,
-        furniture=list(furniture),
-        origin=shown,
-    )
+
+def _label_ok(raw: dict[str, Any], field: str, n_sentences: int, gazetteer: Gazetteer, bad: _Report) -> bool:
+    """Whether one label's sentence, actor, target and stance are all valid; every problem is reported."""
+    ok = True
+    sent = raw["sentence"]
+    if not isinstance(sent, int) or isinstance(sent, bool) or not 0 <= sent < n_sentences:
+        bad(
+            f"sentence index {sent!r} is out of range (the article has {n_sentences} sentences)",
+            f"{field}.sentence",
+            raw,
+        )
+        ok = False
+    for role in ("actor", "target"):
+        name = raw[role]
+        if not isinstance(name, str) or name not in gazetteer:
+            hint = ""
+            canonical = gazetteer.canonical(name) if isinstance(name, str) else None
+            if canonical is not None:
+                hint = f"; it is an alias of {canonical!r}, use the canonical name"
+            bad(f"unknown {role} {name!r} (not a canonical actor in the gazetteer{hint})", f"{field}.{role}", raw)
+            ok = False
+    if raw["actor"] == raw["target"]:
+        bad(f"actor {raw['actor']!r} is labelled toward itself", f"{field}.target", raw)
+        ok = False
+    if raw["stance"] not in STANCES:
+        bad(f"unknown stance {raw['stance']!r} (expected one of {', '.join(STANCES)})", f"{field}.stance", raw)
+        ok = False
+    return ok
 
 
 def article_to_dict(article: Article) -> dict[str, Any]:

@@ -45,7 +45,8 @@ from stance.files import atomic_path
 from stance.model import pick_device, resolve_pretrained
 from stance.paths import file_sha256, resolve_path
 from stance.readers import read_articles
-from stance.training.train import save_folder_atomically, training_arguments
+from stance.training.saving import save_folder_atomically
+from stance.training.trainer import training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,20 @@ def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:
     return final
 
 
+def _dev_spans(
+    cfg: Any, trainer: Trainer, tokenizer: PreTrainedTokenizerBase, dev: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """The chosen finder's span precision, recall and F1 on the dev sentences, found as prediction finds them."""
+    model = trainer.model.eval()
+    device = next(model.parameters()).device
+    finder = MentionFinder(model, tokenizer, int(cfg.mentions.max_length), device, int(cfg.train.eval_batch_size))
+    predicted = finder.find([r["text"] for r in dev], show_progress=True)
+    scores = span_scores([[tuple(s) for s in r["spans"]] for r in dev], predicted)
+    scores["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
+    log.info("mention finder on dev: %s", scores)
+    return scores
+
+
 def train_mentions(cfg: Any) -> dict[str, Any]:
     """Train the mention finder as `cfg` says and save it to `cfg.output_dir`; returns its metrics."""
     started = time.time()
@@ -173,15 +188,8 @@ def train_mentions(cfg: Any) -> dict[str, Any]:
             if "eval_token_f1" in e
         ],
     }
-    model = trainer.model.eval()
-    finder = MentionFinder(
-        model, tokenizer, max_length, next(model.parameters()).device, int(cfg.train.eval_batch_size)
-    )
     if silver["dev"]:
-        predicted = finder.find([r["text"] for r in silver["dev"]], show_progress=True)
-        metrics["dev"] = span_scores([[tuple(s) for s in r["spans"]] for r in silver["dev"]], predicted)
-        metrics["dev"]["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
-        log.info("mention finder on dev: %s", metrics["dev"])
+        metrics["dev"] = _dev_spans(cfg, trainer, tokenizer, silver["dev"])
 
     def extra(staging: Path) -> None:
         meta = {

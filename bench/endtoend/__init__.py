@@ -1,0 +1,1 @@
+"""What users get, model beside model: the prediction path end to end: `python -m bench.endtoend`."""

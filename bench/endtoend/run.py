@@ -1,0 +1,155 @@
+"""What users get, model beside model: the prediction path end to end, article edges, and classifier-only figures.
+
+Each model folder is scored with `stance-evaluate pairs=both` on one split, its
+path as `stance-predict` runs it by default (the model's gazetteer unless
+`--gazetteer`, its mention finder when it carries one). Rows: sentence-level
+support/oppose macro-F1 over every pair the path finds (missed gold pairs
+count as missed), article-level edge F1 under both rules, reach of named gold
+polar pairs, the same by mention order, classifier-only polarity, and
+articles/s. Choosing is done on `dev`; `validation` is scored once, at the end.
+
+    python -m bench.endtoend --split dev --gazetteer phoenix \
+        recipe=models/recipe-seesaw-s42 news=models/news-seesaw-s42
+
+Writes bench/endtoend/results-<split>.json (rows are added to, keyed by label) and bench/endtoend/README.md
+(the tables of every split measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.common import BENCH, ROOT, commit, date, evaluation, hardware, offline, repo_relative
+
+offline()
+
+
+def row(label: str, folder: str, split: str, gazetteer: str | None, references: bool = False) -> dict[str, Any]:
+    """One model's figures on `split`."""
+    from omegaconf import OmegaConf
+
+    extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000", f"references={str(references).lower()}"]
+    if gazetteer:
+        extra.append(f"gazetteer={gazetteer}")
+    r = evaluation(folder, ["data=seesaw"], split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
+    path, model = r["prediction_path"], r["systems"]["model"]
+    config = ROOT / folder / "training_config.yaml"
+    trained = OmegaConf.load(config) if config.exists() else {}
+    return {
+        "label": label,
+        "model": repo_relative(str(ROOT / folder)),
+        "weights_sha256": r["weights_sha256"],
+        "config": {
+            "data.pairs": str(OmegaConf.select(trained, "data.pairs") or "labelled") if trained else "",
+            "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
+            "seed": OmegaConf.select(trained, "seed", default=None) if trained else None,
+        },
+        "path": {
+            "actors": path["actors"],
+            "references": path.get("references", False),
+            "gazetteer": repo_relative(str(path["gazetteer"])),
+            "macro_f1_support_oppose": path["macro_f1_support_oppose"],
+            "ci95": path["macro_f1_support_oppose_ci95"],
+            "support": path["per_class"]["support"],
+            "oppose": path["per_class"]["oppose"],
+            "reach_named": path["finder_recall_polar_named"],
+            "named_pairs": path["gold_polar_named_pairs"],
+            # Both ends named in the sentence by the corpus's own forms: the most a path without references reaches.
+            "reach_bound_without_references": path["gold_polar_named_both_in_sentence"]
+            / max(path["gold_polar_named_pairs"], 1),
+            "reached_called_neutral": path["gold_polar_found_called_neutral"],
+            "gold_polar_found": path["gold_polar_found"],
+            "pairs_per_article": path["pairs_per_article"],
+            "articles_per_second": path["articles_per_second"],
+            "by_direction": path["by_direction"],
+            "edges": path["edges"],
+        },
+        "classifier_only": {
+            "macro_f1": model["macro_f1"],
+            "polarity": model["polarity_annotated"]["micro_f1"],
+            "by_direction": model["by_direction"],
+        },
+        "decision": model["decision"],
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The side-by-side table, then the split by mention order."""
+    lines = [
+        f"# End to end on SEESAW {report['split']}: what `stance-predict` gives, model beside model",
+        "",
+        f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
+        f"- `{report['command']}`",
+        "",
+        "| model | data.pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
+        "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"].values():
+        p, c = r["path"], r["classifier_only"]
+        e = p["edges"]
+        lines.append(
+            f"| {r['label']}{' (references)' if p.get('references') else ''} | {r['config']['data.pairs']} | `{r['weights_sha256'][:12]}…` "
+            f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
+            f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
+            f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "
+            f"| {p['reach_named']:.3f} ({p['reach_bound_without_references']:.3f}) "
+            f"| {p['reached_called_neutral']} of {p['gold_polar_found']} | {p['pairs_per_article']:.1f} "
+            f"| {p['articles_per_second']:.2f} | {c['polarity']:.3f} | {c['macro_f1']:.3f} |"
+        )
+    lines += [
+        "",
+        "By mention order (actor named before the target, after it, or not both named in the sentence):",
+        "",
+        "| model | figure | actor first | target first | not both named |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["rows"].values():
+        for name, table in (
+            ("path s/o macro-F1", r["path"]["by_direction"]),
+            ("classifier-only s/o macro-F1", r["classifier_only"]["by_direction"]),
+        ):
+            cells = [
+                f"{table[o]['macro_f1_support_oppose']:.3f} (n {table[o]['gold_polar']})" if o in table else "–"
+                for o in ("actor first", "target first", "not both named")
+            ]
+            lines.append(f"| {r['label']} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def readme(folder: Path) -> str:
+    """README.md: the tables of every split measured, one results-<split>.json each, in name order."""
+    reports = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("results-*.json"))]
+    return "\n".join(markdown(r) for r in reports)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.endtoend", description=__doc__.split("\n")[0])
+    parser.add_argument("--split", default="dev")
+    parser.add_argument("--gazetteer", default=None)
+    parser.add_argument("--references", action="store_true", help="resolve role nouns and pronoun subjects")
+    parser.add_argument("models", nargs="+", help="label=model folder")
+    args = parser.parse_args(argv)
+    folder = BENCH / "endtoend"
+    results = folder / f"results-{args.split}.json"
+    report = json.loads(results.read_text()) if results.exists() else {"rows": {}}
+    for item in args.models:
+        label, _, folder = item.partition("=")
+        report["rows"][label] = row(label, folder, args.split, args.gazetteer, args.references)
+        print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
+    report |= {
+        "split": args.split,
+        "date": date(),
+        "commit": commit(),
+        "hardware": hardware(),
+        "command": repo_relative(" ".join(["python", "-m", "bench.endtoend", *argv])),
+    }
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (folder / "README.md").write_text(readme(folder), encoding="utf-8")
+    print(markdown(report))

@@ -1,0 +1,1 @@
+"""Gazetteer load time, memory and matching speed: `python -m bench.gazetteer`."""

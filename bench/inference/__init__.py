@@ -1,0 +1,1 @@
+"""Inference speed: stance's scoring paths against transformers.pipeline: `python -m bench.inference`."""

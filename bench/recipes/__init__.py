@@ -1,0 +1,1 @@
+"""Recipes side by side: each trained model on SEESAW valid and DSE valid, with its cost: `python -m bench.recipes`."""

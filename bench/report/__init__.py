@@ -1,0 +1,1 @@
+"""stance-report on 10 million synthetic prediction rows: `python -m bench.report`."""

@@ -1,0 +1,1 @@
+"""Scale-out: engine=local against engine=ray: `python -m bench.scale`."""

@@ -1,0 +1,1 @@
+"""Training speed by encoder and precision: `python -m bench.training`."""

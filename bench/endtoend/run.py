@@ -47,6 +47,9 @@ def row(label: str, folder: str, split: str, gazetteer: str | None, references: 
             "data.pairs": str(OmegaConf.select(trained, "data.pairs") or "labelled") if trained else "",
             "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
             "seed": OmegaConf.select(trained, "seed", default=None) if trained else None,
+            "train.order_weights": str(OmegaConf.select(trained, "train.order_weights", default="none"))
+            if trained
+            else "",
         },
         "path": {
             "actors": path["actors"],
@@ -85,7 +88,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
         f"- `{report['command']}`",
         "",
-        "| model | data.pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "| model | data.pairs, train.order_weights | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
         "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -94,7 +97,7 @@ def markdown(report: dict[str, Any]) -> str:
         p, c = r["path"], r["classifier_only"]
         e = p["edges"]
         lines.append(
-            f"| {r['label']}{' (references)' if p.get('references') else ''} | {r['config']['data.pairs']} | `{r['weights_sha256'][:12]}…` "
+            f"| {r['label']}{' (references)' if p.get('references') else ''} | {r['config']['data.pairs']}, {r['config'].get('train.order_weights') or 'none'} | `{r['weights_sha256'][:12]}…` "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
             f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
             f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "
@@ -139,8 +142,8 @@ def main(argv: list[str]) -> None:
     results = folder / f"results-{args.split}.json"
     report = json.loads(results.read_text()) if results.exists() else {"rows": {}}
     for item in args.models:
-        label, _, folder = item.partition("=")
-        report["rows"][label] = row(label, folder, args.split, args.gazetteer, args.references)
+        label, _, model = item.partition("=")
+        report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references)
         print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
     report |= {
         "split": args.split,

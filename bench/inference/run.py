@@ -204,8 +204,16 @@ def run_system(system: str, model: str, inputs: dict[str, Any]) -> dict[str, Any
 
 # How stance-predict finds actors (#12), each timed end to end in a fresh process at precision=auto.
 ACTOR_VARIANTS = {
-    "lists": ("each source's closed actor list (the e2e rows above; how #5 measured)", "gazetteer", "data/actors.yaml"),
-    "listed": ("data/actors.yaml only, open text (stance-predict before #12)", "gazetteer", "data/actors.yaml"),
+    "lists": (
+        "each source's closed actor list (the e2e rows above; as first measured)",
+        "gazetteer",
+        "data/actors.yaml",
+    ),
+    "listed": (
+        "data/actors.yaml only, open text (stance-predict before the mention finder and Phoenix)",
+        "gazetteer",
+        "data/actors.yaml",
+    ),
     "phoenix": ("data/actors.yaml + Phoenix dictionaries", "gazetteer", "phoenix"),
     "both": ("Phoenix + mention finder (stance-predict's default)", "both", "phoenix"),
 }
@@ -403,12 +411,12 @@ def render(report: dict[str, Any]) -> str:
         ),
     )
     if targets:
-        lines += ["", "## Targets (#5)", "", *targets]
+        lines += ["", "## Targets", "", *targets]
     variants = [v for v in actors.get("variants") or [] if v.get("seconds")]
     if variants:
         base = next((v for v in variants if v.get("variant") == "lists"), variants[0])
         finder = f", mention finder {actors['find_sentences']} sentences a call" if "find_sentences" in actors else ""
-        lines += ["", "## Finding actors end to end (#12)"]
+        lines += ["", "## Finding actors end to end"]
         lines += _lines(
             lambda: (
                 f"\n{actors['date']}, commit `{actors['commit']}`: {base['articles']} raw articles, "
@@ -433,7 +441,7 @@ def render(report: dict[str, Any]) -> str:
         listed, both = named.get("listed", {}), named.get("both", {})
         lines += _lines(
             lambda: (
-                f"\nTarget (#12), the default at ≥ {TARGET_ACTORS:.0%} of the articles/s with data/actors.yaml only: "
+                f"\nTarget: the default at ≥ {TARGET_ACTORS:.0%} of the articles/s with data/actors.yaml only: "
                 f"{listed['seconds'] / both['seconds']:.0%} — "
                 f"{'met' if listed['seconds'] / both['seconds'] >= TARGET_ACTORS else 'NOT met'}; "
                 f"{both['pairs'] / max(listed['pairs'], 1):.1f}× the pairs, the finder "
@@ -518,7 +526,7 @@ def main() -> None:
     parser.add_argument(
         "--actors-only",
         action="store_true",
-        help="time only the ways of finding actors (#12) and add them to bench/inference/results.json and README.md",
+        help="time only the ways of finding actors and add them to bench/inference/results.json and README.md",
     )
     parser.add_argument(
         "--render-only",

@@ -92,7 +92,7 @@ def run_seed(seed: int, overrides: list[str], smoke: bool) -> dict[str, Any]:
     # A reused folder's metrics.json has the Trainer's own runtime (the folder is written before the wall clock stops).
     train_wall = metrics.get("wall_time_s", metrics.get("train_runtime_s", 0.0))
     data = [f"data={cfg.data.name}", f"data.root={cfg.data.root}"]
-    # Classifier only beside the prediction path as it was before #12 (listed actors only), for every seed.
+    # Classifier only beside the prediction path as it was before the mention finder and Phoenix (listed actors only), for every seed.
     held_out = evaluation(
         str(cfg.output_dir),
         data,
@@ -117,9 +117,12 @@ def run_seed(seed: int, overrides: list[str], smoke: bool) -> dict[str, Any]:
     }
 
 
-# Who the prediction path pairs (#12): each row is `stance-evaluate pairs=found` with these overrides.
+# Who the prediction path pairs: each row is `stance-evaluate pairs=found` with these overrides.
 ACTOR_ROWS = (
-    ("listed actors (data/actors.yaml), before #12", ("actors=gazetteer", "gazetteer=data/actors.yaml")),
+    (
+        "listed actors (data/actors.yaml), before the mention finder and Phoenix",
+        ("actors=gazetteer", "gazetteer=data/actors.yaml"),
+    ),
     ("listed + Phoenix/CAMEO dictionaries", ("actors=gazetteer", "gazetteer=phoenix")),
     ("mention finder only", ("actors=found", "gazetteer=data/actors.yaml")),
     ("Phoenix + mention finder (stance-predict's default)", ("actors=both", "gazetteer=phoenix")),
@@ -149,7 +152,7 @@ def actor_markdown(section: dict[str, Any]) -> list[str]:
     """The table of `actor_sources`."""
     rows = section["rows"]
     lines = [
-        "## Who the prediction path pairs: listed actors, the Phoenix dictionaries, the mention finder (#12)",
+        "## Who the prediction path pairs: listed actors, the Phoenix dictionaries, the mention finder",
         "",
         f"`stance-evaluate pairs=found` with the reported model (`{section['model']}`) on the 105 SEESAW valid "
         f"articles' text, {section['date']}, commit `{section['commit']}`. Gold polar pairs between named entities: "
@@ -196,14 +199,14 @@ def actor_markdown(section: dict[str, Any]) -> list[str]:
     gain = default["macro_f1_support_oppose"] - listed["macro_f1_support_oppose"]
     lines += [
         "",
-        "Against the targets of #12 (stance-predict's default, last row):",
+        "Against the actor-finding targets (stance-predict's default, last row):",
         "",
         f"- ≥ 60% of gold polar pairs between named entities found in their sentence: {recall:.1%} — "
         f"{'met' if recall >= 0.60 else 'NOT met'}",
         f"- fewer than 5% of articles without an actor pair: {empty:.1%} — {'met' if empty < 0.05 else 'NOT met'}",
         f"- end-to-end support/oppose macro-F1 above the listed actors': {default['macro_f1_support_oppose']:.3f} vs "
         f"{listed['macro_f1_support_oppose']:.3f} ({gain:+.3f}) — {'met' if gain > 0 else 'NOT met'}",
-        "- speed (≥ 70% of the articles/s before #12): `bench/inference/README.md`",
+        "- speed (≥ 70% of the articles/s before the mention finder and Phoenix): `bench/inference/README.md`",
     ]
     lines += [
         "",
@@ -419,7 +422,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--actors-only",
         action="store_true",
-        help="keep bench/quality/results.json's seed runs and measure only the actor-finding section (#12) again",
+        help="keep bench/quality/results.json's seed runs and measure only the actor-finding section again",
     )
     args, overrides = parser.parse_known_args(argv)
     if args.actors_only:

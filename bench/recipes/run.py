@@ -1,4 +1,4 @@
-"""Recipe rows (#13): each trained model scored once on SEESAW valid and DSE valid, with its cost.
+"""Recipe rows: each trained model scored once on SEESAW valid and DSE valid, with its cost.
 
     python -m bench.recipes name=models/folder [name=models/folder ...]
     python -m bench.recipes --no-speed name=…   # evaluations only (cached in outputs/bench/recipes/)
@@ -93,7 +93,7 @@ def row(name: str, folder: str, speed_rows: list[dict[str, Any]] | None) -> dict
 def markdown(report: dict[str, Any]) -> str:
     """The rows as a table, with what each model is."""
     lines = [
-        "# Recipes side by side (#13)",
+        "# Recipes side by side",
         "",
         f"- date: {report['date']}; commit: {report['commit']}; hardware: {report['hardware']}",
         f"- command: `python -m bench.recipes {' '.join(r['name'] + '=' + r['folder'] for r in report['rows'])}`",

@@ -1,4 +1,4 @@
-"""Report benchmark (#15, point 4): `stance-report` on 10 million synthetic prediction rows.
+"""Report benchmark: `stance-report` on 10 million synthetic prediction rows.
 
     .venv/bin/python -m bench.report                      # 10M rows, 50k actors: generate (or reuse), time
     .venv/bin/python -m bench.report --rows 200000 --no-write    # a smoke run, bench/ untouched
@@ -637,7 +637,7 @@ def render(r: dict[str, Any]) -> str:
     hw, p, data, run_ = r["hardware"], r["params"], r["data"], r["run"]
     targets = r["targets"]
     lines = [
-        "# Report benchmark (#15)",
+        "# Report benchmark",
         "",
         f"`{r['invocation']}` — {r['date']}, commit `{r['commit']}`.",
         "",

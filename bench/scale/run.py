@@ -1,4 +1,4 @@
-"""Scale-out benchmark (#16): pairs/s of `engine=local` against `engine=ray` with 1 and 2 scoring actors.
+"""Scale-out benchmark: pairs/s of `engine=local` against `engine=ray` with 1 and 2 scoring actors.
 
     .venv/bin/python -m bench.scale --model models/minilm-seed --articles news.jsonl           # 200 articles
     .venv/bin/python -m bench.scale --model <tiny model> --articles a.jsonl --n 5 --shards 2  # a smoke run
@@ -174,7 +174,7 @@ def render(result: dict[str, Any]) -> str:
     inf, train = result["inference"], result.get("training")
     local = inf["runs"]["local-2-threads"]
     lines = [
-        "# Scale-out benchmark (#16)",
+        "# Scale-out benchmark",
         "",
         f"`python -m bench.scale` — {result['date']}, commit `{inf['commit']}`; {inf['cpu']}, "
         f"{inf['cores']} cores, idle; model `{result['model']}` (weights sha256 `{result['model_sha256'][:16]}…`), fp32.",

@@ -4,7 +4,7 @@ The labelled builder (`stance.dataset.build`) pairs an article's closed entity l
 under the corpus's canonical names. A user's pairs come from elsewhere: the
 text re-split into sentences, actors from the gazetteer and the mention finder,
 merged into the product's own entity names. Here each training article's text
-is put through exactly that path (`classifier.find_pairs`, the function
+is put through exactly that path (`stance.actors.pairs.find_pairs`, the function
 `stance-predict` pairs with), and each pair it finds is labelled from gold with
 the matcher that scores the path (`stance.dataset.match.GoldMatcher`):
 

@@ -38,7 +38,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         device=str(cfg.device),
         gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),
-        actors=str(cfg.get("actors", "gazetteer")) if pairs != "labelled" else "gazetteer",
+        actors=str(cfg.actors) if pairs != "labelled" else "gazetteer",
         references=bool(cfg.get("references", False)),
     )
     data = evaluation_data(cfg, classifier, model)

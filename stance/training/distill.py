@@ -1,4 +1,4 @@
-"""Distillation: a small student trained on a teacher's probabilities as well as the gold labels (#13).
+"""Distillation: a small student trained on a teacher's probabilities as well as the gold labels.
 
 `stance-train experiment=distill teacher=<model folder>` scores the training
 examples once with the teacher (or the mean of several teachers), plus the

@@ -74,19 +74,21 @@ class DataSettings:
 
     name: str = MISSING
     format: DataFormat = MISSING  # type: ignore[valid-type]
-    gazetteer: str = "data/actors.yaml"
-    paths: list[str] | None = None
-    root: str | None = None
-    splits: list[str] | None = None
-    context_sentences: int = 2
-    neutral_pairs: bool = True
-    max_neutral_fraction: float = 0.5
+    gazetteer: str = "data/actors.yaml"  # who the labelled examples' mentions are matched with
+    paths: list[str] | None = None  # format=articles: JSON files or folders of them
+    root: str | None = None  # an external corpus's folder, read in place (resolved against the project root)
+    splits: list[str] | None = None  # the source's splits to read
+    context_sentences: int = 2  # preceding sentences given to the model as context
+    neutral_pairs: bool = True  # co-mentioned pairs without a label become neutral examples
+    max_neutral_fraction: float = 0.5  # cap on those co-mention neutrals' share of train (evaluation splits stay whole)
+    # train/validation/test for articles with no split of their own
     split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    # true: training neutrals get the marked/unmarked mention pattern of labelled pairs
     balance_spans: bool = False
-    dev_fraction: float = 0.0
+    dev_fraction: float = 0.0  # share of train groups carved out (by hash) as `dev`: it picks checkpoints and variants
     # labelled: the corpus's own entity pairs; found: the pairs the prediction path finds (stance.dataset.found)
     pairs: DataPairs | None = None  # type: ignore[valid-type]  # null: labelled (on a mix: each part's own)
-    max_bad_fraction: float = 0.01
+    max_bad_fraction: float = 0.01  # external corpora: skip and report malformed records, fail above this share
     weight: float = 1.0  # a part of a mix: how often per epoch each of its training examples is drawn
     parts: dict[str, Any] | None = None
 

@@ -13,12 +13,20 @@ from omegaconf import DictConfig
 
 from stance.errors import StanceError
 from stance.paths import project_dir
-from stance.settings import register
+from stance.settings import register, unknown_keys
 
 # One config root for every command; the structured configs (stance.settings) are registered on import.
 CONFIG_DIR = str(project_dir("configs"))
 log = logging.getLogger("stance")
 register()
+
+
+def _check(cfg: DictConfig) -> None:
+    """Refuse a config with a key no schema knows (a `+key=` typo), before anything is loaded: exit 2."""
+    problems = unknown_keys(cfg)
+    if problems:
+        print("error: " + "\n       ".join(problems), file=sys.stderr)
+        sys.exit(2)
 
 
 def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
@@ -33,6 +41,7 @@ def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="build")
 def build_main(cfg: DictConfig) -> None:
     """stance-build: labelled articles → DatasetDict on disk, with a table of counts."""
+    _check(cfg)
     from stance.dataset.build import build_from_config
     from stance.dataset.found import training_builder
 
@@ -42,6 +51,7 @@ def build_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def train_main(cfg: DictConfig) -> None:
     """stance-train: fine-tune a stance model and save it to models/<run_name>/."""
+    _check(cfg)
 
     def job(c: DictConfig) -> None:
         # The command line chooses what is trained: a stance model, or with task=mentions the mention finder.
@@ -72,6 +82,7 @@ def train_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
+    _check(cfg)
     from stance.evaluation.evaluate import evaluate
     from stance.evaluation.output import confusion_text
 
@@ -122,6 +133,7 @@ def evaluate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="calibrate")
 def calibrate_main(cfg: DictConfig) -> None:
     """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
+    _check(cfg)
     from stance.evaluation.calibrate import calibrate
 
     def job(c: DictConfig) -> None:
@@ -141,6 +153,7 @@ def calibrate_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""
+    _check(cfg)
     from stance.predict.batch import predict_files
 
     def job(c: DictConfig) -> None:
@@ -166,6 +179,7 @@ def predict_main(cfg: DictConfig) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
 def report_main(cfg: DictConfig) -> None:
     """stance-report: the stance network over time and by outlet, with its evidence, from prediction files."""
+    _check(cfg)
     from stance.report.build import build_report
 
     def job(c: DictConfig) -> None:

@@ -12,12 +12,14 @@ them in Hydra's ConfigStore; `stance.cli` calls it before any command runs.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 
 class Choice(str, Enum):
@@ -210,6 +212,36 @@ class ReportSettings:
     predictions: str = MISSING  # a .jsonl, .csv or .parquet file written by stance-predict, a folder, or a glob
     output: str = MISSING
     report: ReportOptions = field(default_factory=ReportOptions)
+
+
+def unknown_keys(cfg: DictConfig) -> list[str]:
+    """What a composed config holds that its schema does not define, each with the closest name it does.
+
+    Hydra refuses an unknown `key=value` but lets `+key=value` add one, so a
+    typo such as `+precison=bf16` would run with the typo ignored. Every node
+    typed by a schema here (a command's root, `train`, `data`, `ray`,
+    `report`) is checked; free-form nodes (a mix's `parts`, `model`) are not.
+    """
+    problems: list[str] = []
+
+    def walk(node: DictConfig, path: str) -> None:
+        kind = OmegaConf.get_type(node)
+        names = {f.name for f in dataclasses.fields(kind)} if dataclasses.is_dataclass(kind) else None
+        for name in node:
+            key = str(name)
+            if names is not None and key not in names:
+                close = difflib.get_close_matches(key, sorted(names), n=1)
+                hint = (
+                    f"; did you mean {path}{close[0]}?" if close else f"; the keys here are {', '.join(sorted(names))}"
+                )
+                problems.append(f"{path}{key} is not a config key{hint}")
+                continue
+            child = node._get_node(key)
+            if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+                walk(child, f"{path}{key}.")
+
+    walk(cfg, "")
+    return problems
 
 
 def register() -> None:

@@ -1,0 +1,65 @@
+"""A key no schema knows is refused with the closest name, `+key=` included, before anything is loaded."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import apply_config, train_config
+
+from stance.settings import unknown_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    "command, overrides",
+    [
+        ("predict", ["model_dir=m", "input=i", "output=o"]),
+        ("evaluate", ["model_dir=m", "data=seesaw"]),
+        ("calibrate", ["model_dir=m", "data=dse"]),
+        ("report", ["predictions=p", "output=o"]),
+    ],
+)
+def test_the_commands_own_configs_have_no_unknown_key(command: str, overrides: list[str]) -> None:
+    assert unknown_keys(apply_config(command, *overrides)) == []
+
+
+@pytest.mark.parametrize("extra", [[], ["experiment=recipe"], ["experiment=news"], ["data=mix"], ["task=mentions"]])
+def test_the_training_recipes_have_no_unknown_key(tmp_path: Path, extra: list[str]) -> None:
+    assert unknown_keys(train_config(tmp_path, *extra)) == []
+
+
+def test_a_plus_key_typo_is_named_with_the_closest_key() -> None:
+    cfg = apply_config("predict", "model_dir=m", "input=i", "output=o", "+precison=bf16", "+ray.adress=x")
+    assert sorted(unknown_keys(cfg)) == [
+        "precison is not a config key; did you mean precision?",
+        "ray.adress is not a config key; did you mean ray.address?",
+    ]
+
+
+def test_a_typo_in_a_group_is_named_too(tmp_path: Path) -> None:
+    problems = unknown_keys(train_config(tmp_path, "+train.epoch=2", "+data.dev_fractoin=0.2"))
+    assert "train.epoch is not a config key; did you mean train.epochs?" in problems
+    assert "data.dev_fractoin is not a config key; did you mean data.dev_fraction?" in problems
+
+
+def test_the_command_exits_2_before_loading_the_model() -> None:
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "stance-predict"),
+            "model_dir=nowhere",
+            "input=x",
+            "output=y",
+            "+precison=bf16",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "precison is not a config key; did you mean precision?" in done.stderr
+    assert "nowhere" not in done.stderr  # refused before the model folder is even looked at

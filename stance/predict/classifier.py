@@ -177,8 +177,9 @@ class StanceClassifier:
                 save_model_gazetteer(staging, self.gazetteer_file)
             else:
                 log.warning("%s: the gazetteer was given as an object, so the folder carries none", self.name)
-            if self.mention_finder is not None and self.source is not None and mention_folder_of(self.source):
-                shutil.copytree(mention_folder_of(self.source), staging / "mentions")
+            finder = mention_folder_of(self.source) if self.source is not None else None
+            if self.mention_finder is not None and finder is not None:
+                shutil.copytree(finder, staging / "mentions")
             for name in CARRIED_FILES:
                 if self.source is not None and (self.source / name).is_file():
                     shutil.copy2(self.source / name, staging / name)

@@ -12,7 +12,7 @@ import os
 import platform
 import resource
 import subprocess
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +48,12 @@ def commit() -> str:
 
 def date() -> str:
     """Now, to the minute, in UTC: `2026-12-02 14:05 UTC`."""
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def timestamp() -> str:
     """Now, to the second, in UTC, as ISO 8601: `2026-12-02T14:05:09+00:00`."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def cpu() -> tuple[str, set[str]]:

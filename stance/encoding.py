@@ -15,7 +15,7 @@ same `encode_batch`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from transformers import PreTrainedTokenizerBase
@@ -38,13 +38,16 @@ class EncodingConfig:
     max_length: int = 256
     context_sentences: int = 2
     markers: bool = True
+    # How many sentences back a paired actor may be named (stance.actors.pairs.sentence_pairs): a pairing
+    # the model was trained on, so prediction pairs the same way. It does not change the encoding itself.
+    context_pairs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> EncodingConfig:
-        return cls(**{k: raw[k] for k in ("version", "max_length", "context_sentences", "markers") if k in raw})
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
 
 
 def add_marker_tokens(tokenizer: PreTrainedTokenizerBase) -> int:

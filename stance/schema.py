@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
@@ -104,6 +105,15 @@ class PairPrediction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def iso_day(date: object) -> str | None:
+    """The ISO day (YYYY-MM-DD) an article's date or a dated role's bound stands for; None without a valid one."""
+    text = str(date).strip()[:10] if date is not None else ""
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
 
 
 # The columns of a prediction file, in order; the optional ones may be missing in files of older versions.

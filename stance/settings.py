@@ -21,6 +21,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from stance.errors import StanceError
+
 
 class Choice(str, Enum):
     """A fixed choice that reads as its plain value (`str(Precision.bf16) == "bf16"`)."""
@@ -81,6 +83,9 @@ class DataSettings:
     root: str | None = None  # an external corpus's folder, read in place (resolved against the project root)
     splits: list[str] | None = None  # the source's splits to read
     context_sentences: int = 2  # preceding sentences given to the model as context
+    # 0: pair the actors named in one sentence; k: also each of them with the actors named in the k sentences
+    # before (at most context_sentences, so the model sees where they are named)
+    context_pairs: int = 0
     neutral_pairs: bool = True  # co-mentioned pairs without a label become neutral examples
     max_neutral_fraction: float = 0.5  # cap on those co-mention neutrals' share of train (evaluation splits stay whole)
     # train/validation/test for articles with no split of their own
@@ -96,6 +101,47 @@ class DataSettings:
 
 
 @dataclass
+class _DataCommand:
+    """What stance-build and stance-train share: the corpus and how its pairs are found."""
+
+    data: DataSettings = field(default_factory=DataSettings)
+    seed: int = 42
+    gazetteer: str | None = None  # who the examples' mentions are matched with; null: the data's (data.gazetteer)
+    references: bool = False  # data.pairs=found: pair role nouns and pronoun subjects as stance-predict does
+    # data.pairs=found: the mention finder the path pairs with (a finder folder, or a model folder with mentions/)
+    finder: str | None = None
+    output_dir: str = MISSING
+
+
+@dataclass
+class BuildSettings(_DataCommand):
+    """stance-build."""
+
+
+@dataclass
+class DistillSettings:
+    """`distill`: learning from a teacher model (`teacher=`)."""
+
+    temperature: float = 2.0  # softmax temperature of the teacher and student in the KL term
+    alpha: float = 0.5  # weight of the teacher's KL term; 1 - alpha goes to the gold labels' weighted cross entropy
+    unlabelled: bool = True  # also the co-mention pairs the neutral cap leaves out, labelled by the teacher alone
+
+
+@dataclass
+class TrainCommandSettings(_DataCommand):
+    """stance-train: `model` is free-form (a model config), `mentions` is the mention finder's (task=mentions)."""
+
+    model: Any = None
+    train: TrainSettings = field(default_factory=TrainSettings)
+    task: str = "stance"  # stance | mentions (chosen by the `task` group)
+    mentions: Any = None
+    teacher: Any = None  # a stance model folder, or a list of them: distil from it
+    distill: DistillSettings = field(default_factory=DistillSettings)
+    run_name: str = MISSING
+    work_dir: str = MISSING  # Trainer checkpoints (resumed from here)
+
+
+@dataclass
 class _ModelCommand:
     """What evaluate, calibrate and predict share: the trained model folder and where it runs."""
 
@@ -107,6 +153,9 @@ class _ModelCommand:
     gazetteer: str | None = None
     # true: "the president", "the senator", "He said" are paired with who they name (stance.actors.coref)
     references: bool = False
+    # null: pair as the model was trained (data.context_pairs, in its config.json); k: also pair each
+    # sentence's actors with those named in the k sentences before (at most the model's context window)
+    context_pairs: int | None = None
 
 
 @dataclass
@@ -214,13 +263,38 @@ class ReportSettings:
     report: ReportOptions = field(default_factory=ReportOptions)
 
 
+def data_config(part: Any, where: str = "data") -> DictConfig:
+    """A `data/` config with every key of DataSettings: `part` (a YAML file's content, a dict or a node) over
+    the defaults, so a corpus file or a mix's part holds only what it changes. An unknown key is refused."""
+    own = OmegaConf.create(part) if not isinstance(part, DictConfig) else part
+    given = OmegaConf.masked_copy(own, [str(k) for k in own if k != "defaults"])
+    names = {f.name for f in dataclasses.fields(DataSettings)}
+    wrong = sorted(set(given) - names)
+    if wrong:
+        hints = [
+            f"{where}.{k}"
+            + (f" (did you mean {c[0]}?)" if (c := difflib.get_close_matches(k, sorted(names), 1)) else "")
+            for k in wrong
+        ]
+        raise StanceError(f"not data config keys: {', '.join(hints)}")
+    return OmegaConf.merge(OmegaConf.structured(DataSettings), given)
+
+
+def load_data_config(name: str) -> DictConfig:
+    """`configs/data/<name>.yaml` as the commands compose it (with its defaults), for code that reads one corpus."""
+    from stance.paths import project_dir
+
+    return data_config(OmegaConf.load(project_dir("configs") / "data" / f"{name}.yaml"), f"data={name}")
+
+
 def unknown_keys(cfg: DictConfig) -> list[str]:
     """What a composed config holds that its schema does not define, each with the closest name it does.
 
     Hydra refuses an unknown `key=value` but lets `+key=value` add one, so a
     typo such as `+precison=bf16` would run with the typo ignored. Every node
     typed by a schema here (a command's root, `train`, `data`, `ray`,
-    `report`) is checked; free-form nodes (a mix's `parts`, `model`) are not.
+    `report`) is checked; a mix's `parts` are checked as they are built
+    (`data_config`); `model` is free-form.
     """
     problems: list[str] = []
 
@@ -249,6 +323,8 @@ def register() -> None:
     store = ConfigStore.instance()
     store.store(group="train", name="schema", node=TrainSettings)
     store.store(group="data", name="schema", node=DataSettings)
+    store.store(name="build_schema", node=BuildSettings)
+    store.store(name="train_schema", node=TrainCommandSettings)
     store.store(name="evaluate_schema", node=EvaluateSettings)
     store.store(name="calibrate_schema", node=CalibrateSettings)
     store.store(name="predict_schema", node=PredictSettings)

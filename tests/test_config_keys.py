@@ -63,3 +63,28 @@ def test_the_command_exits_2_before_loading_the_model() -> None:
     assert done.returncode == 2
     assert "precison is not a config key; did you mean precision?" in done.stderr
     assert "nowhere" not in done.stderr  # refused before the model folder is even looked at
+
+
+def test_the_training_and_build_roots_are_typed_too(tmp_path: Path) -> None:
+    problems = unknown_keys(train_config(tmp_path, "+finderr=x", "+distill.alpah=0.3"))
+    assert "finderr is not a config key; did you mean finder?" in problems
+    assert "distill.alpah is not a config key; did you mean distill.alpha?" in problems
+    assert unknown_keys(apply_config("build", "+sede=1")) == ["sede is not a config key; did you mean seed?"]
+    assert unknown_keys(apply_config("build", "data=seesaw")) == []
+
+
+def test_a_mix_part_holds_only_what_it_changes_and_a_wrong_key_there_is_named() -> None:
+    from omegaconf import OmegaConf
+
+    from stance.dataset.build import mix_parts
+    from stance.errors import StanceError
+    from stance.settings import load_data_config
+
+    seesaw = load_data_config("seesaw")
+    assert seesaw.max_bad_fraction == 0.01 and seesaw.dev_fraction == 0.15  # the default, and the file's own
+    mix = OmegaConf.create({"name": "mix", "context_sentences": 1, "parts": {"dse": {"format": "dse"}}})
+    part = mix_parts(mix)["dse"]
+    assert (part.name, part.context_sentences, part.neutral_pairs, part.weight) == ("dse", 1, True, 1.0)
+    mix.parts.dse.wieght = 2.0
+    with pytest.raises(StanceError, match=r"data\.parts\.dse\.wieght \(did you mean weight\?\)"):
+        mix_parts(mix)

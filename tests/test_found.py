@@ -238,3 +238,88 @@ def test_pair_finding_with_references_pairs_a_pronoun_subject_with_who_it_names(
     assert second == {("Xi Jinping", "China"), ("China", "Xi Jinping")}  # "He": the person mentioned last
     row = next(r for r in resolved if r["sentence_index"] == 1 and r["actor"] == "Xi Jinping")
     assert row["text"][row["actor_start"] : row["actor_end"]] == "He"
+
+
+def _mentions(*names: str) -> list:
+    from stance.actors.actor import Mention
+
+    return [Mention(name, 0, len(name), name) for name in names]
+
+
+def test_context_pairs_pair_a_sentence_s_actors_with_those_named_in_the_sentences_before() -> None:
+    from stance.actors.pairs import sentence_pairs
+
+    listed = [_mentions("Russia"), _mentions("China", "Iran"), _mentions("Japan"), _mentions(), _mentions("Iran")]
+    assert sentence_pairs(listed, 2) == []  # one actor named: nothing within the sentence
+    assert sentence_pairs(listed, 1) == [("China", "Iran"), ("Iran", "China")]
+    back_one = sentence_pairs(listed, 2, context_pairs=1)
+    assert back_one == [("Japan", "China"), ("China", "Japan"), ("Japan", "Iran"), ("Iran", "Japan")]
+    back_two = sentence_pairs(listed, 2, context_pairs=2)
+    assert set(back_two) - set(back_one) == {("Japan", "Russia"), ("Russia", "Japan")}
+    # An actor named in this sentence is not paired again from before; a sentence without actors gets none.
+    assert sentence_pairs(listed, 4, context_pairs=3) == [
+        ("Iran", "Japan"),
+        ("Japan", "Iran"),
+        ("Iran", "China"),
+        ("China", "Iran"),
+    ]
+    assert sentence_pairs(listed, 3, context_pairs=2) == []
+
+
+def test_found_rows_with_context_pairs_reach_a_pair_whose_actor_was_named_a_sentence_before(gazetteer) -> None:
+    gold = Article(
+        "c",
+        ["The US criticised China over trade.", "It was rebuked by Russia."],
+        labels=[StanceLabel(1, "Russia", "US", "oppose")],  # the US is named only in the sentence before
+        actors=["US", "China", "Russia"],
+        aliases={"US": ["US"], "China": ["China"], "Russia": ["Russia"]},
+        split="train",
+    )
+    plain = found_rows([gold], gazetteer, None, BuildOptions(context_sentences=1), "dev")
+    assert not any(r["sentence_index"] == 1 and r["origin"] != MISSED for r in plain)
+    rows = found_rows([gold], gazetteer, None, BuildOptions(context_sentences=1, context_pairs=1), "dev")
+    by_pair = {(r["sentence_index"], r["actor"], r["target"]): r for r in rows}
+    # The path calls the US "United States"; its unmarked end is placed by its marked mention in sentence 0.
+    reached = by_pair[(1, "Russia", "United States")]
+    assert (reached["label"], reached["origin"]) == (OPP, "annotated")
+    assert reached["target_start"] == -1 and reached["text"][reached["actor_start"] : reached["actor_end"]] == "Russia"
+    assert reached["context"] == "The US criticised China over trade."
+    assert not any(r["origin"] == MISSED for r in rows)  # reached, so not counted as missed
+    assert by_pair[(1, "China", "Russia")]["label"] == NEU
+
+
+def test_context_pairs_must_stay_within_the_context_the_model_sees() -> None:
+    from omegaconf import OmegaConf
+
+    from stance.dataset.build import build_options
+    from stance.errors import StanceError
+
+    cfg = OmegaConf.create(
+        {
+            "name": "x",
+            "context_sentences": 1,
+            "context_pairs": 2,
+            "neutral_pairs": True,
+            "max_neutral_fraction": 0.5,
+            "split_fractions": [0.8, 0.1, 0.1],
+        }
+    )
+    with pytest.raises(StanceError, match=r"data.context_pairs=2.*data.context_sentences \(1\)"):
+        build_options(cfg, 0)
+    assert build_options(OmegaConf.merge(cfg, {"context_pairs": 1}), 0).context_pairs == 1
+
+
+def test_a_model_trained_with_context_pairs_predicts_with_them(tiny_model, tmp_path) -> None:
+    from dataclasses import replace
+
+    from stance.predict.classifier import StanceClassifier
+    from stance.readers.raw import article_from_text
+
+    clf = StanceClassifier.from_pretrained(tiny_model, device="cpu")
+    article = article_from_text("p", "Russia met China in Beijing. Japan protested.")
+    assert not any(r["sentence_index"] == 1 for r in clf.pairs_of(article))
+    clf.encoding = replace(clf.encoding, context_pairs=1)
+    saved = StanceClassifier.from_pretrained(clf.save_pretrained(tmp_path / "m"), device="cpu")
+    assert saved.encoding.context_pairs == 1
+    second = {(r["actor"], r["target"]) for r in saved.pairs_of(article) if r["sentence_index"] == 1}
+    assert ("Japan", "China") in second and ("Russia", "Japan") in second

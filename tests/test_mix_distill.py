@@ -13,15 +13,16 @@ from omegaconf import OmegaConf
 
 from stance.dataset.build import UNLABELLED, dataset_from_config, label_table
 from stance.errors import StanceError
+from stance.settings import load_data_config
 
 
 def mix_config(tmp: Path, fixtures: Path, *overrides: str, first: str = "seed", dev_fraction: float = 0.15):
     """The tiny train config on a mix of the seed articles (or the SEESAW fixture) and the DSE fixture."""
     cfg = train_config(tmp, "data=mix", *overrides)
-    one = OmegaConf.load(Path(f"configs/data/{first}.yaml"))
+    one = load_data_config(first)
     if first == "seesaw":
         one.root = str(fixtures / "seesaw")
-    dse = OmegaConf.load(Path("configs/data/dse.yaml"))
+    dse = load_data_config("dse")
     dse.root = str(fixtures / "dse")
     dse.weight = 2.0
     dse.dev_fraction = one.dev_fraction = dev_fraction

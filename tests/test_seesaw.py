@@ -18,6 +18,7 @@ from stance.readers import read_articles
 from stance.readers.seesaw import load_seesaw, read_seesaw
 from stance.readers.seesaw_aliases import article_aliases, entity_aliases
 from stance.schema import STANCES, StanceLabel
+from stance.settings import load_data_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,7 +200,7 @@ def test_build_counts_with_neutral_pairs(read, gazetteer) -> None:
 
 
 def test_config_file_dispatches_to_the_reader(fixtures, gazetteer) -> None:
-    cfg = OmegaConf.load(ROOT / "configs" / "data" / "seesaw.yaml")
+    cfg = load_data_config("seesaw")
     assert cfg.format == "seesaw" and list(cfg.splits) == ["train", "valid", "test"]
     cfg.root = str(fixtures / "seesaw")
     assert [a.id for a in read_articles(cfg, gazetteer)][:1] == ["TRIPLET_900_DOCUMENT_0"]

@@ -104,8 +104,7 @@ def main(argv: list[str]) -> None:
     matcher = GoldMatcher(data.articles, raw, clf.gazetteer)
     reached: dict[PairKey, dict[str, Any]] = {}
     for article_rows in clf.pairs_of_many(raw):
-        for row in article_rows:
-            key = matcher.key(row)
+        for row, key in zip(article_rows, matcher.keys(article_rows), strict=True):
             if key in labelled and key not in reached:
                 reached[key] = row
     keys = sorted(reached)

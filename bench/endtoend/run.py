@@ -28,11 +28,20 @@ from bench.common import BENCH, ROOT, commit, date, evaluation, hardware, offlin
 offline()
 
 
-def row(label: str, folder: str, split: str, gazetteer: str | None, references: bool = False) -> dict[str, Any]:
-    """One model's figures on `split`."""
+def row(
+    label: str,
+    folder: str,
+    split: str,
+    gazetteer: str | None,
+    references: bool = False,
+    context_pairs: int | None = None,
+) -> dict[str, Any]:
+    """One model's figures on `split` (`context_pairs` None: as the model was trained)."""
     from omegaconf import OmegaConf
 
     extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000", f"references={str(references).lower()}"]
+    if context_pairs is not None:
+        extra.append(f"context_pairs={context_pairs}")
     if gazetteer:
         extra.append(f"gazetteer={gazetteer}")
     r = evaluation(folder, ["data=seesaw"], split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
@@ -50,10 +59,14 @@ def row(label: str, folder: str, split: str, gazetteer: str | None, references: 
             "train.order_weights": str(OmegaConf.select(trained, "train.order_weights", default="none"))
             if trained
             else "",
+            "data.context_pairs": int(OmegaConf.select(trained, "data.context_pairs", default=0) or 0)
+            if trained
+            else 0,
         },
         "path": {
             "actors": path["actors"],
             "references": path.get("references", False),
+            "context_pairs": path.get("context_pairs", 0),
             "gazetteer": repo_relative(str(path["gazetteer"])),
             "macro_f1_support_oppose": path["macro_f1_support_oppose"],
             "ci95": path["macro_f1_support_oppose_ci95"],
@@ -88,7 +101,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
         f"- `{report['command']}`",
         "",
-        "| model | data.pairs, train.order_weights | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "| model (path options) | data.pairs, train.order_weights, data.context_pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
         "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -96,8 +109,15 @@ def markdown(report: dict[str, Any]) -> str:
     for r in report["rows"].values():
         p, c = r["path"], r["classifier_only"]
         e = p["edges"]
+        how = [
+            *(["references"] if p.get("references") else []),
+            *([f"context_pairs={k}"] if (k := p.get("context_pairs")) else []),
+        ]
+        options = f" ({', '.join(how)})" if how else ""
+        cfg = r["config"]
+        trained = f"{cfg['data.pairs']}, {cfg.get('train.order_weights') or 'none'}, {cfg.get('data.context_pairs', 0)}"
         lines.append(
-            f"| {r['label']}{' (references)' if p.get('references') else ''} | {r['config']['data.pairs']}, {r['config'].get('train.order_weights') or 'none'} | `{r['weights_sha256'][:12]}…` "
+            f"| {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
             f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
             f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "
@@ -136,6 +156,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--split", default="dev")
     parser.add_argument("--gazetteer", default=None)
     parser.add_argument("--references", action="store_true", help="resolve role nouns and pronoun subjects")
+    parser.add_argument("--context-pairs", type=int, default=None, help="pair with actors named k sentences before")
     parser.add_argument("models", nargs="+", help="label=model folder")
     args = parser.parse_args(argv)
     folder = BENCH / "endtoend"
@@ -143,7 +164,7 @@ def main(argv: list[str]) -> None:
     report = json.loads(results.read_text()) if results.exists() else {"rows": {}}
     for item in args.models:
         label, _, model = item.partition("=")
-        report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references)
+        report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references, args.context_pairs)
         print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
     report |= {
         "split": args.split,

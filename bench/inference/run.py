@@ -57,25 +57,25 @@ MD_PATH = FOLDER / "README.md"
 
 def load_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """Labelled pairs (builder rows, formatted text pairs, labels) and raw articles, for every system alike."""
-    from omegaconf import OmegaConf
 
     from stance.actors.gazetteer import load_gazetteer
     from stance.dataset.build import article_examples, build_options
     from stance.encoding import format_inputs
     from stance.model import load_stance_model
+    from stance.settings import load_data_config
 
     _, tokenizer, encoding, _ = load_stance_model(args.model, "cpu")
     if args.seed:
         from stance.readers.articles import load_articles
 
-        data_cfg = OmegaConf.load(ROOT / "configs/data/seed.yaml")
+        data_cfg = load_data_config("seed")
         gazetteer = load_gazetteer(data_cfg.gazetteer)
         articles = load_articles([ROOT / "data" / "articles"], gazetteer)
         data_name = "seed articles (both)"
     else:
         from stance.readers.seesaw import load_seesaw
 
-        data_cfg = OmegaConf.load(ROOT / "configs/data/seesaw.yaml")
+        data_cfg = load_data_config("seesaw")
         data_cfg.splits = ["valid"]
         gazetteer = load_gazetteer(data_cfg.gazetteer)
         articles = load_seesaw(data_cfg)

@@ -11,15 +11,15 @@ import re
 # An alias ends where a word ends. An apostrophe may follow only as a possessive
 # ("China's", "US'"), so "Xi'an" is not Xi Jinping.
 WORD_END = r"(?=['’]s(?!\w)|['’](?!\w)|[^\w'’]|$)"
-_END = re.compile(r"['’]s(?!\w)|['’](?!\w)|[^\w'’]|$")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
+END = re.compile(r"['’]s(?!\w)|['’](?!\w)|[^\w'’]|$")
+TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 # How an alias's case must look in the text. YAML aliases match exactly.
 EXACT, ANY_CASE, NOT_LOWER, UPPER = -1, 0, 1, 2
 
 
-class _Layer:
+class Layer:
     """One table of aliases: exact (case-sensitive) and folded (with a case rule), indexed by first token."""
 
     __slots__ = ("exact", "folded", "lengths")
@@ -32,7 +32,7 @@ class _Layer:
     def add(self, alias: str, actor: str | None, rule: int = EXACT, override: bool = False) -> None:
         """Index `alias` for `actor` (None: a phrase to ignore); the first owner wins unless `override`."""
         alias = " ".join(alias.split())
-        tokens = _TOKEN.findall(alias)
+        tokens = TOKEN.findall(alias)
         if not tokens:
             return
         if rule == EXACT:
@@ -62,5 +62,5 @@ class _Layer:
         return True, actor
 
 
-def _is_word(ch: str) -> bool:
+def is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"

@@ -27,17 +27,16 @@ its sentence already mentions, so a pair never joins an entity to itself.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Sequence
 
 from stance.actors.actor import Mention
-from stance.actors.entities import _person_like, clean_form
+from stance.actors.entities import clean_form, person_like
 from stance.actors.gazetteer import Gazetteer
-from stance.actors.offices import Office, RoleTable, _Ref
-from stance.actors.roles import _default_roles
-from stance.schema import Article
+from stance.actors.offices import Office, Reference, RoleTable
+from stance.actors.roles import default_roles
+from stance.schema import Article, iso_day
 
 RULES = ("role", "pronoun", "description")
 WINDOW = 2  # previous sentences a reference may reach back to
@@ -83,7 +82,7 @@ def resolve_references(
     actor the name the article uses for that entity, else the role table's),
     given mentions first, then by start. `roles`: data/roles.yaml when None.
     """
-    table = roles if roles is not None else _default_roles()
+    table = roles if roles is not None else default_roles()
     state = _ArticleState(article, mentions, gazetteer, table)
     counts: Counter[str] = Counter()
     for i, text in enumerate(article.sentences):
@@ -98,19 +97,10 @@ def resolve_references(
     return state.rows(), counts
 
 
-def _pronouns(text: str) -> list[_Ref]:
+def _pronouns(text: str) -> list[Reference]:
     """The "He"/"She" subjects: a sentence's first word, or in a reporting clause (", he said")."""
     spans = {m.span(1) for m in _PRONOUN_FIRST.finditer(text)} | {m.span(1) for m in _PRONOUN_SAID.finditer(text)}
-    return [_Ref(start, end, "pronoun") for start, end in sorted(spans)]
-
-
-def _day(date: str | None) -> str | None:
-    """The article's ISO day, or None when it has no (valid) date."""
-    text = (date or "").strip()[:10]
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        return None
+    return [Reference(start, end, "pronoun") for start, end in sorted(spans)]
 
 
 class _ArticleState:
@@ -121,7 +111,7 @@ class _ArticleState:
     ) -> None:
         n = len(article.sentences)
         self.sentences, self.gazetteer, self.table = article.sentences, gazetteer, table
-        self.day = _day(article.date)
+        self.day = iso_day(article.date)
         self.given = [list(mentions[i]) if i < len(mentions) else [] for i in range(n)]
         self.added: list[list[tuple[Mention, str]]] = [[] for _ in range(n)]
         self.names = list(dict.fromkeys(m.actor for row in self.given for m in row))
@@ -141,7 +131,7 @@ class _ArticleState:
     def taken(self, i: int, start: int, end: int) -> bool:
         return any(m.start < end and start < m.end for m in self.row(i))
 
-    def resolve(self, i: int, ref: _Ref) -> str | None:
+    def resolve(self, i: int, ref: Reference) -> str | None:
         if ref.rule == "pronoun":
             before = self.persons_before(i, ref.start)
             return before[0][0] if before else None
@@ -169,13 +159,13 @@ class _ArticleState:
             actor = self.gazetteer.get(name)
             form = clean_form(name)
             known = actor is not None and actor.type != "other"
-            person = actor.type == "person" if known and actor is not None else _person_like(form)
+            person = actor.type == "person" if known and actor is not None else person_like(form)
             # Phoenix types some bodies as persons ("Federal Bureau of Investigation", "Free Syrian Army").
             words = form.replace(".", "").split()
             self._person[name] = person and not any(w in _BODY_WORDS or w in _FUNCTION_WORDS for w in words)
         return self._person[name]
 
-    def _described(self, i: int, ref: _Ref) -> str | None:
+    def _described(self, i: int, ref: Reference) -> str | None:
         """The most recent person titled like the description; else one whose code carries its agent."""
         desc = self.table.descriptions[ref.key]
         candidates = self.persons_before(i, ref.start)
@@ -188,7 +178,7 @@ class _ArticleState:
                 return actor
         return None
 
-    def _office_holder(self, i: int, ref: _Ref) -> str | None:
+    def _office_holder(self, i: int, ref: Reference) -> str | None:
         """A role noun's referent: its own jurisdiction, a titled or known holder nearby, else the article's country."""
         office = self.table.offices[ref.key]
         if ref.jurisdiction is not None:

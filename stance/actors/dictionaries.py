@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from stance.actors.actor import Actor, Role
-from stance.actors.aliases import ANY_CASE, EXACT, NOT_LOWER, UPPER, _Layer
+from stance.actors.aliases import ANY_CASE, EXACT, NOT_LOWER, UPPER, Layer
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import file_sha256, resolve_path
 
@@ -51,7 +51,7 @@ def _phoenix_rule(alias: str, actor: Actor) -> int:
     return NOT_LOWER  # "Turkey", "TURKEY", not "turkey"
 
 
-def _read_phoenix_part(path: Path) -> GazetteerPart:
+def read_phoenix_part(path: Path) -> GazetteerPart:
     shown = display_path(path)
     part = GazetteerPart()
     try:
@@ -77,13 +77,13 @@ def _read_phoenix_part(path: Path) -> GazetteerPart:
     return part
 
 
-def _collect(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
+def collect_parts(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
     """The parts of a gazetteer file, its own first, then those of its includes (depth first)."""
     shown = display_path(path)
     if path in chain:
         raise InputFormatError([Problem(shown, "includes itself", field="include")])
     if path.name.endswith((".jsonl.gz", ".jsonl")):
-        return [_read_phoenix_part(path)]
+        return [read_phoenix_part(path)]
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -94,19 +94,19 @@ def _collect(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
         raise InputFormatError([Problem(shown, f"invalid YAML: {exc}", line=line)]) from None
     includes = raw.get("include") if isinstance(raw, dict) else None
     if includes is None:
-        return [_parse_yaml(raw, shown)]
+        return [parse_yaml(raw, shown)]
     if not isinstance(includes, list) or not all(isinstance(i, str) and i.strip() for i in includes):
         raise InputFormatError([Problem(shown, "include must be a list of file paths", field="include")])
-    parts = [_parse_yaml(raw, shown)] if raw.get("actors") is not None or raw.get("ignore") else []
+    parts = [parse_yaml(raw, shown)] if raw.get("actors") is not None or raw.get("ignore") else []
     for name in includes:
         target = (path.parent / name).resolve()
         if not target.is_file():
             raise InputFormatError([Problem(shown, f"included file {name!r} does not exist", field="include")])
-        parts.extend(_collect(target, (*chain, path)))
+        parts.extend(collect_parts(target, (*chain, path)))
     return parts
 
 
-def _parse_yaml(raw: object, source: str) -> GazetteerPart:
+def parse_yaml(raw: object, source: str) -> GazetteerPart:
     """Check the parsed YAML of one gazetteer file; every problem is reported."""
     problems: list[Problem] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("actors"), list):
@@ -199,7 +199,7 @@ def _parse_roles(raw: Any, source: str, where: str, problems: list[Problem]) -> 
     return tuple(roles)
 
 
-def _merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str], _Layer]:
+def merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str], Layer]:
     """The actors, phrases to ignore and alias table of one gazetteer from file parts in priority order.
 
     A later actor with the same name (any case) as an earlier one, or a later
@@ -211,7 +211,7 @@ def _merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str
     actors: dict[str, Actor] = {}
     by_name: dict[str, str] = {}
     by_code: dict[str, str] = {}
-    layer = _Layer()
+    layer = Layer()
     ignore: list[str] = []
     for part in parts:
         renamed: dict[str, str] = {}

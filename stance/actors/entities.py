@@ -141,7 +141,7 @@ def _is_acronym(form: str) -> bool:
     return 2 <= len(form) <= 6 and form.isalpha() and form.isupper()
 
 
-def _person_like(form: str) -> bool:
+def person_like(form: str) -> bool:
     words = form.split()
     return 2 <= len(words) <= 4 and all(w[0].isupper() for w in words)
 
@@ -244,7 +244,7 @@ def _join_short_forms(union: _Union, items: Sequence[_Item], forms: Sequence[str
     last_names: dict[str, set[int]] = {}
     acronyms: dict[str, set[int]] = {}
     for name, k in full:
-        if _person_like(name):
+        if person_like(name):
             last_names.setdefault(name.split()[-1].casefold(), set()).add(union.find(k))
         initials = _initials(name)
         if len(initials) >= 2 and len(name.split()) >= 2:

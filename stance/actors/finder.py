@@ -60,13 +60,13 @@ def settle(spans: Iterable[Span], blocked: Sequence[Span] = ()) -> list[Span]:
     """Non-overlapping spans, longest first, none overlapping `blocked`; in text order."""
     kept: list[Span] = []
     for span in sorted(set(spans), key=lambda s: (s[0] - s[1], s[0])):
-        if span[1] <= span[0] or any(_overlaps(span, other) for other in (*kept, *blocked)):
+        if span[1] <= span[0] or any(overlaps(span, other) for other in (*kept, *blocked)):
             continue
         kept.append(span)
     return sorted(kept)
 
 
-def _overlaps(a: Span, b: Span) -> bool:
+def overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
@@ -150,7 +150,7 @@ def span_scores(gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Spa
         tp += len(gs & ps)
         n_pred += len(ps)
         n_gold += len(gs)
-        touched += sum(1 for s in gs if any(_overlaps(s, t) for t in ps))
+        touched += sum(1 for s in gs if any(overlaps(s, t) for t in ps))
     precision = tp / n_pred if n_pred else 0.0
     recall = tp / n_gold if n_gold else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

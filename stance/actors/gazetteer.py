@@ -16,18 +16,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from stance.actors.actor import Actor, Mention
-from stance.actors.aliases import _END, _TOKEN, EXACT, _is_word, _Layer
+from stance.actors.aliases import END, EXACT, TOKEN, Layer, is_word
 from stance.actors.choice import mentioned_actors
 from stance.actors.dictionaries import (
     DEFAULT_GAZETTEER,
     GazetteerPart,
-    _collect,
-    _merge_parts,
-    _parse_yaml,
-    _read_phoenix_part,
+    collect_parts,
     gazetteer_path,
+    merge_parts,
+    parse_yaml,
+    read_phoenix_part,
 )
 from stance.paths import resolve_path
+from stance.schema import iso_day
 
 # CAMEO sectors that speak for the state: a coded actor in one of these roles
 # rolls up to its country; elites (ELI), opposition, rebels, business … do not.
@@ -47,12 +48,12 @@ class Gazetteer:
 
     actors: Mapping[str, Actor]
     ignore: tuple[str, ...] = ()
-    _layers: tuple[_Layer, ...] = field(init=False, repr=False)
+    _layers: tuple[Layer, ...] = field(init=False, repr=False)
     _codes: dict[str, str] = field(init=False, repr=False)
     _root: dict[str, Actor] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        layer = _Layer()
+        layer = Layer()
         for actor in self.actors.values():
             for alias in (actor.name, *actor.aliases):
                 layer.add(alias, actor.name)
@@ -67,7 +68,7 @@ class Gazetteer:
         cls,
         actors: Mapping[str, Actor],
         ignore: tuple[str, ...],
-        layers: tuple[_Layer, ...],
+        layers: tuple[Layer, ...],
         codes: dict[str, str],
         root: dict[str, Actor],
     ) -> Gazetteer:
@@ -91,17 +92,17 @@ class Gazetteer:
         `.jsonl.gz`), relative to itself; its own actors come first, then the
         included ones in order, and a later file never takes an earlier one's alias.
         """
-        return _build(_collect(resolve_path(path), ()))
+        return _build(collect_parts(resolve_path(path), ()))
 
     @classmethod
     def from_dict(cls, raw: object, source: str = "<gazetteer>") -> Gazetteer:
         """Build a gazetteer from the parsed YAML structure."""
-        return _build([_parse_yaml(raw, source)])
+        return _build([parse_yaml(raw, source)])
 
     @classmethod
     def from_phoenix(cls, path: str | Path = "data/phoenix/phoenix.jsonl.gz") -> Gazetteer:
         """The Phoenix dictionaries alone, from the compact file tools/import_phoenix.py writes."""
-        return _build([_read_phoenix_part(resolve_path(path))])
+        return _build([read_phoenix_part(resolve_path(path))])
 
     def with_aliases(self, aliases: dict[str, list[str]]) -> Gazetteer:
         """A copy that also knows `aliases` (canonical name → surface forms), for article-local entity lists.
@@ -111,7 +112,7 @@ class Gazetteer:
         shares the gazetteer's tables and adds one small layer on top.
         """
         local: dict[str, Actor] = {}
-        layer = _Layer()
+        layer = Layer()
         for name, forms in aliases.items():
             base = self.actors.get(name)
             extra = tuple(f for f in forms if f)
@@ -130,7 +131,7 @@ class Gazetteer:
         """A gazetteer of `names` only: their local `aliases` first, then the gazetteer's own for known names."""
         aliases = aliases or {}
         actors: dict[str, Actor] = {}
-        layer = _Layer()
+        layer = Layer()
         for name in names:
             base = self.actors.get(name)
             local = [f for f in aliases.get(name, ()) if f]
@@ -203,7 +204,7 @@ class Gazetteer:
         actor = self._actor(name)
         if actor is None:
             return None
-        day = _day(date)
+        day = iso_day(date)
         if day is None:
             if actor.code is not None or not actor.roles:
                 return actor.code
@@ -237,7 +238,7 @@ class Gazetteer:
             actor = parent
         if len(seen) > 1:
             return actor.name
-        day = _day(date)
+        day = iso_day(date)
         # With a date only a role in force counts: no role that day, no roll-up.
         in_force = actor.code if day is None else next((r.code for r in actor.roles if r.holds(day)), actor.code)
         code = self.code(actor.name) if day is None else in_force
@@ -281,7 +282,7 @@ class Gazetteer:
         An agent right after a country ("Chinese police") makes one mention of
         the composite actor ("China police").
         """
-        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        tokens = [(m.start(), m.end()) for m in TOKEN.finditer(text)]
         layers = self._layers
         mentions: list[Mention] = []
         i, count = 0, len(tokens)
@@ -297,7 +298,7 @@ class Gazetteer:
                 if i + n > count:
                     continue
                 end = tokens[i + n - 1][1]
-                if (start > 0 and _is_word(text[start - 1]) and _is_word(text[start])) or not _END.match(text, end):
+                if (start > 0 and is_word(text[start - 1]) and is_word(text[start])) or not END.match(text, end):
                     continue
                 span = text[start:end]
                 if n > 1 and ("  " in span or "\n" in span or "\t" in span):
@@ -358,13 +359,6 @@ def _can_lead(actor: Actor) -> bool:
     return actor.type == "country"
 
 
-def _day(date: object) -> str | None:
-    if date is None:
-        return None
-    text = str(date).strip()
-    return text[:10] if text else None
-
-
 def _code_index(actors: Iterable[Actor]) -> dict[str, str]:
     """Default code → actor, for the actors that codes roll up to (countries and organisations)."""
     codes: dict[str, str] = {}
@@ -375,8 +369,8 @@ def _code_index(actors: Iterable[Actor]) -> dict[str, str]:
 
 
 def _build(parts: list[GazetteerPart]) -> Gazetteer:
-    """One gazetteer from file parts in priority order (`_merge_parts` says how they combine)."""
-    actors, ignore, layer = _merge_parts(parts)
+    """One gazetteer from file parts in priority order (`merge_parts` says how they combine)."""
+    actors, ignore, layer = merge_parts(parts)
     return Gazetteer._assemble(actors, tuple(ignore), (layer,), _code_index(actors.values()), actors)
 
 

@@ -85,7 +85,7 @@ class Metonym:
 
 
 @dataclass(frozen=True)
-class _Ref:
+class Reference:
     """A span that may refer to an actor: its rule, and the office or description it names."""
 
     start: int
@@ -140,19 +140,19 @@ class RoleTable:
         self._title_end = _compiled(r"(?<![\w.])(?:{})\s+$", self._titles, re.IGNORECASE)
         self._title_in = re.compile(rf"(?<![\w.])({titles})\s+(?=[A-Z])", re.IGNORECASE) if titles else None
 
-    def references(self, text: str) -> list[_Ref]:
+    def references(self, text: str) -> list[Reference]:
         """The role and description spans of a sentence, longest first where they overlap, in text order."""
-        found: list[_Ref] = []
+        found: list[Reference] = []
         for match in _matches(self._forms_re, text):
             rule, key = self._forms[_norm(match.group())]
-            found.append(_Ref(match.start(), match.end(), rule, key))
+            found.append(Reference(match.start(), match.end(), rule, key))
         for match in _matches(self._metonym_re, text):
             metonym = self._metonym[_norm(re.sub(r"^[Tt]he\s+", "", match.group()))]
-            found.append(_Ref(match.start(), match.end(), "role", metonym.office, metonym.jurisdiction))
+            found.append(Reference(match.start(), match.end(), "role", metonym.office, metonym.jurisdiction))
         for match in _matches(self._bare_re, text):
             if _bare_stands_for_holder(text[: match.start()]):
-                found.append(_Ref(match.start(), match.end(), "role", self._bare[match.group()]))
-        kept: list[_Ref] = []
+                found.append(Reference(match.start(), match.end(), "role", self._bare[match.group()]))
+        kept: list[Reference] = []
         for ref in sorted(found, key=lambda r: (r.start - r.end, r.start)):
             if all(ref.end <= k.start or k.end <= ref.start for k in kept) and _stands_alone(text, ref):
                 kept.append(ref)
@@ -192,7 +192,7 @@ def _bare_stands_for_holder(before: str) -> bool:
     return not last[:1].isupper() or last in ("Mr.", "Madam") or before.rstrip()[-1] in '.!?"“'
 
 
-def _stands_alone(text: str, ref: _Ref) -> bool:
+def _stands_alone(text: str, ref: Reference) -> bool:
     """Whether a span is a reference, not part of a name ("the President Xi") or a modifier ("the official visit")."""
     after = text[ref.end :]
     if _NAME_AFTER.match(after):

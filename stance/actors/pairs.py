@@ -126,6 +126,31 @@ def co_mentioned_pairs(mentions: Sequence[Mention]) -> list[tuple[str, str]]:
     return ordered_pairs(mentioned_actors(mentions))
 
 
+def sentence_pairs(listed: Sequence[Sequence[Mention]], index: int, context_pairs: int = 0) -> list[tuple[str, str]]:
+    """The ordered pairs scored in sentence `index`: its co-mentioned actors, then, with `context_pairs` = k,
+    each of them with each actor named in the k sentences before and not in this one, both ways.
+
+    A stance is often stated in a sentence that names only one end ("He rejected the plan", where the
+    plan's author was named just before); the pair keeps the sentence that states it, and the end named
+    earlier is unmarked there (the model sees it in the header and in the context).
+    """
+    here = mentioned_actors(listed[index])
+    pairs = ordered_pairs(here)
+    if context_pairs <= 0 or not here:
+        return pairs
+    named = set(here)
+    before: list[str] = []
+    for j in range(index - 1, max(-1, index - 1 - context_pairs), -1):  # the most recent first
+        for actor in mentioned_actors(listed[j]):
+            if actor not in named:
+                named.add(actor)
+                before.append(actor)
+    for actor in here:
+        for other in before:
+            pairs += [(actor, other), (other, actor)]
+    return pairs
+
+
 def find_pairs(
     articles: Sequence[Article],
     gazetteer: Gazetteer,
@@ -134,10 +159,12 @@ def find_pairs(
     actors: str = "gazetteer",
     show_progress: bool = False,
     references: bool = False,
+    context_pairs: int = 0,
 ) -> list[list[dict[str, Any]]]:
     """Every article's actor pairs as model inputs, the finder run over all their sentences in one batched call.
 
     What `stance-predict` pairs, and what training on the path's pairs (`data.pairs=found`) is built from.
+    `context_pairs` is how many sentences back an actor may be named and still be paired (`sentence_pairs`).
     """
     found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
     if finder is not None and actors != "gazetteer":
@@ -147,7 +174,7 @@ def find_pairs(
             found[k] = spans[at : at + len(article.sentences)]
             at += len(article.sentences)
     return [
-        article_pairs(a, gazetteer, context_sentences, f, actors, references)
+        article_pairs(a, gazetteer, context_sentences, f, actors, references, context_pairs)
         for a, f in zip(articles, found, strict=True)
     ]
 
@@ -159,8 +186,9 @@ def article_pairs(
     found: Sequence[Sequence[tuple[int, int]]] | None = None,
     actors: str = "gazetteer",
     references: bool = False,
+    context_pairs: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every ordered pair of actors mentioned together in a sentence of `article`, as the builder's rows.
+    """Every ordered pair of actors of a sentence of `article` (`sentence_pairs`), as the builder's rows.
 
     `found` are the mention finder's spans per sentence; with them, the
     gazetteer's mentions (unless `actors="found"`) and the found ones are
@@ -173,7 +201,7 @@ def article_pairs(
     rows: list[dict[str, Any]] = []
     described: dict[str, tuple[str, str, str]] = {}
     for i, mentions in enumerate(listed):
-        pairs = co_mentioned_pairs(mentions)
+        pairs = sentence_pairs(listed, i, context_pairs)
         if not pairs:
             continue
         for row in pair_examples(article.id, article.sentences, i, mentions, pairs, context_sentences):

@@ -49,7 +49,7 @@ def load_roles(path: str | Path = DEFAULT_ROLES) -> RoleTable:
 
 
 @lru_cache(maxsize=1)
-def _default_roles() -> RoleTable:
+def default_roles() -> RoleTable:
     """data/roles.yaml, read once per process."""
     return load_roles(DEFAULT_ROLES)
 

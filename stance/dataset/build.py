@@ -23,6 +23,7 @@ from stance.paths import resolve_path
 from stance.progress import progress
 from stance.readers import read_articles
 from stance.schema import SOURCE_SPLITS, SPLITS, STANCES, Article
+from stance.settings import data_config
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class BuildOptions:
     """How examples are formed from labelled articles."""
 
     context_sentences: int = 2
+    context_pairs: int = 0  # found pairs only: sentences back a paired actor may be named (sentence_pairs)
     neutral_pairs: bool = True
     max_neutral_fraction: float = 0.5
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -253,8 +255,15 @@ def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict
 
 def build_options(data_cfg: Any, seed: int, keep_capped: bool = False) -> BuildOptions:
     """BuildOptions from a `data/` config (one corpus; a mix builds each of its parts with its own)."""
+    context_pairs = int(data_cfg.get("context_pairs", 0))
+    if not 0 <= context_pairs <= int(data_cfg.context_sentences):
+        raise StanceError(
+            f"data.context_pairs={context_pairs}: must be between 0 and data.context_sentences "
+            f"({data_cfg.context_sentences}), so the model sees the sentence that names the paired actor"
+        )
     return BuildOptions(
         context_sentences=int(data_cfg.context_sentences),
+        context_pairs=context_pairs,
         neutral_pairs=bool(data_cfg.neutral_pairs),
         max_neutral_fraction=float(data_cfg.max_neutral_fraction),
         split_fractions=tuple(float(f) for f in data_cfg.split_fractions),  # type: ignore[arg-type]
@@ -281,10 +290,14 @@ def mix_parts(data_cfg: Any) -> dict[str, Any]:
             raise StanceError(f"data.parts.{name}: a mix cannot contain another mix")
         # One model encodes every part, so the mix's context window holds; `data.pairs` set on the mix holds too
         # (left unset, each part keeps its own).
-        shared = {"name": str(name), "context_sentences": int(data_cfg.context_sentences)}
+        shared = {
+            "name": str(name),
+            "context_sentences": int(data_cfg.context_sentences),
+            "context_pairs": int(data_cfg.get("context_pairs", 0)),
+        }
         if data_cfg.get("pairs") is not None:
             shared["pairs"] = str(data_cfg.pairs)
-        out[str(name)] = OmegaConf.merge(part, shared)
+        out[str(name)] = OmegaConf.merge(data_config(part, f"data.parts.{name}"), shared)
     return out
 
 

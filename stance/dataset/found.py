@@ -91,10 +91,17 @@ def found_rows(
         chunk = gold[start : start + ARTICLES_PER_CALL]
         raw = path_articles(chunk)
         matcher = GoldMatcher(chunk, raw, gazetteer)
-        pairs = find_pairs(raw, gazetteer, options.context_sentences, finder, actors, references=references)
+        pairs = find_pairs(
+            raw,
+            gazetteer,
+            options.context_sentences,
+            finder,
+            actors,
+            references=references,
+            context_pairs=options.context_pairs,
+        )
         for article, found in zip(chunk, pairs, strict=True):
-            for row in found:
-                key = matcher.key(row)
+            for row, key in zip(found, matcher.keys(found), strict=True):
                 if key is None or key in seen:  # unplaceable, or a gold sentence split in two: the first
                     continue
                 seen.add(key)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,11 +69,18 @@ class _EntityMap:
             ]
         return self._mentions[index]
 
-    def entity(self, actor: str, spans: Sequence[tuple[int, int]], index: int) -> str:
+    def entity(self, actor: str, spans: Sequence[tuple[int, int]], index: int, named_only: bool = False) -> str | None:
+        """The gold entity of a predicted actor marked at `spans` in gold sentence `index`.
+
+        By name first, then by the gold mention the spans overlap most. Unplaced: the actor's own name, or
+        None with `named_only` (an unmarked end, which the caller places from the actor's other rows).
+        """
         if not self.gold.actors or actor in self.gold.actors:
             return actor
         if actor.casefold() in self.names:
             return self.names[actor.casefold()]
+        if named_only:
+            return None
         best, best_overlap = actor, 0
         for entity, span in self.gold_mentions(index):
             overlap = max((_overlap(span, s) for s in spans), default=0)
@@ -103,8 +111,32 @@ class GoldMatcher:
         self.maps = {a.id: _EntityMap(a, gazetteer, self.texts[a.id][1]) for a in gold}
         self.located = {a.id: _locate(self.texts[a.id][0], a.sentences) for a in raw}
 
-    def key(self, row: dict[str, Any]) -> PairKey | None:
-        """The gold key of one path row; None when it cannot be placed or names one entity at both ends."""
+    def keys(self, rows: Sequence[dict[str, Any]]) -> list[PairKey | None]:
+        """The gold key of each path row; None where it cannot be placed or names one entity at both ends.
+
+        An end the row does not mark (named in an earlier sentence, `data.context_pairs`) is placed by
+        what the same predicted actor's marked mentions in the article were matched to, most often.
+        """
+        placed = [self._place(row) for row in rows]
+        votes: dict[tuple[str, str], Counter[str]] = {}
+        for row, ends in zip(rows, placed, strict=True):
+            for role, end in zip(("actor", "target"), ends[1] if ends else (), strict=False):
+                if end is not None:
+                    votes.setdefault((row["article_id"], row[role]), Counter())[end] += 1
+        out: list[PairKey | None] = []
+        for row, ends in zip(rows, placed, strict=True):
+            if ends is None:
+                out.append(None)
+                continue
+            index, (actor, target) = ends
+            article_id = row["article_id"]
+            actor = actor or _most(votes.get((article_id, row["actor"])), row["actor"])
+            target = target or _most(votes.get((article_id, row["target"])), row["target"])
+            out.append(None if actor == target else PairKey(article_id, index, actor, target))
+        return out
+
+    def _place(self, row: dict[str, Any]) -> tuple[int, tuple[str | None, str | None]] | None:
+        """(gold sentence, (actor, target) in gold terms, None for an end without a mark or a gold name)."""
         article_id, i = row["article_id"], row["sentence_index"]
         start = self.located[article_id][i]
         if start is None:  # the splitter changed the text: cannot place it, so it matches no gold label
@@ -112,14 +144,18 @@ class GoldMatcher:
         sentence = self.raw[article_id].sentences[i]
         starts = self.texts[article_id][1]
         index = _gold_sentence(start, start + len(sentence), starts, self.gold[article_id].sentences)
-        entities = []
+        entities: list[str | None] = []
         for role in ("actor", "target"):
             # The mention the model marked for this actor (the path's own finding, gazetteer or found).
-            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if row[f"{role}_start"] >= 0 else []
-            entities.append(self.maps[article_id].entity(row[role], spans, index))
-        if entities[0] == entities[1]:
-            return None
-        return PairKey(article_id, index, entities[0], entities[1])
+            marked = row[f"{role}_start"] >= 0
+            spans = [(start + row[f"{role}_start"], start + row[f"{role}_end"])] if marked else []
+            entities.append(self.maps[article_id].entity(row[role], spans, index, named_only=not marked))
+        return index, (entities[0], entities[1])
+
+
+def _most(votes: Counter[str] | None, name: str) -> str:
+    """The gold entity a predicted actor was matched to most often; its own name when never matched."""
+    return votes.most_common(1)[0][0] if votes else name
 
 
 def gold_labels(articles: Sequence[Article]) -> dict[PairKey, str]:

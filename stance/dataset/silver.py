@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from stance.actors.finder import Span, _overlaps, settle
+from stance.actors.finder import Span, overlaps, settle
 from stance.actors.gazetteer import Gazetteer
 from stance.actors.pairs import article_gazetteer, sentence_mentions
 from stance.schema import Article
@@ -30,7 +30,7 @@ def silver_spans(article: Article, index: int, local: Gazetteer, gazetteer: Gaze
     first = settle(actors, topics)
     text = article.sentences[index]
     extra = [(m.start, m.end) for m in gazetteer.actor_mentions(text)] if gazetteer is not None else []
-    return settle([*first, *(s for s in extra if not any(_overlaps(s, t) for t in topics))], ())
+    return settle([*first, *(s for s in extra if not any(overlaps(s, t) for t in topics))], ())
 
 
 def silver_sentences(articles: Iterable[Article], gazetteer: Gazetteer | None, corpus: str) -> list[dict[str, Any]]:

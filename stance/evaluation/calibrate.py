@@ -44,6 +44,7 @@ def calibrate(cfg: Any) -> dict[str, Any]:
         batch_size=int(cfg.batch_size),
         actors=str(cfg.get("actors", "auto")) if on_path else "gazetteer",
         references=bool(cfg.get("references", False)),
+        context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, folder)
     if on_path:

@@ -84,8 +84,7 @@ def found_pairs(classifier: Any, gold: Sequence[Article]) -> tuple[list[FoundPai
     calls = classifier.decision.labels(probs).tolist()  # the model folder's neutral/polar call, as predict makes it
     matcher = GoldMatcher(gold, raw, classifier.gazetteer)
     found: dict[PairKey, FoundPair] = {}
-    for row, p, call in zip(rows, probs.tolist(), calls, strict=True):
-        key = matcher.key(row)
+    for row, key, p, call in zip(rows, matcher.keys(rows), probs.tolist(), calls, strict=True):
         if key is None:
             continue
         stance = STANCES[call]

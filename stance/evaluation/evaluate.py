@@ -40,6 +40,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         batch_size=int(cfg.batch_size),
         actors=str(cfg.actors) if pairs != "labelled" else "gazetteer",
         references=bool(cfg.get("references", False)),
+        context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, model)
     resamples, seed = int(cfg.bootstrap_resamples), int(cfg.seed)
@@ -77,6 +78,7 @@ def _prediction_path(
     path |= {
         "actors": classifier.actors,
         "references": classifier.references,
+        "context_pairs": classifier.encoding.context_pairs,
         "gazetteer": gazetteer,
         "pairs_per_article": counts["pairs_scored"] / n,
         "articles_without_pairs_fraction": counts["articles_without_pairs"] / n,

@@ -253,6 +253,7 @@ def job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
         # The office holders it resolves by are part of the job: an edited data/roles.yaml is another job.
         "references": file_sha256(resolve_path(DEFAULT_ROLES)) if cfg.get("references") else False,
         "mentions": _weights_stamp(finder) if finder else None,
+        "context_pairs": cfg.get("context_pairs"),  # another pairing finds other pairs: another job
     }
 
 
@@ -343,6 +344,7 @@ def _load_classifier(cfg: Any, gazetteer: str, resumed: tuple[CommitLog, Resumed
         threads=cfg.get("threads"),
         actors=str(cfg.get("actors", "auto")),
         references=bool(cfg.get("references", False)),
+        context_pairs=cfg.get("context_pairs"),
     )
     log.info(
         "model %s on %s, precision %s, %d CPU threads",

@@ -6,6 +6,7 @@ import itertools
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -20,7 +21,7 @@ from stance.encoding import EncodingConfig, encode_batch
 from stance.errors import StanceError
 from stance.files import atomic_path
 from stance.inference import Scorer, set_threads
-from stance.model import load_stance_model
+from stance.model import STANCE_CONFIG_KEY, load_stance_model
 from stance.paths import resolve_path
 from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
@@ -112,15 +113,24 @@ class StanceClassifier:
         threads: int | None = None,
         actors: str = "gazetteer",
         references: bool = False,
+        context_pairs: int | None = None,
     ) -> StanceClassifier:
         """Load a model folder written by `stance-train` (checked before use), to score at `precision`.
 
         `actors` picks who is paired: `gazetteer` (listed actors only), `found` (the mention finder's spans,
         named by the gazetteer where it knows them), `both`, or `auto` (`both` when the model folder has a
-        mention finder in `mentions/`, else `gazetteer`).
+        mention finder in `mentions/`, else `gazetteer`). `context_pairs` (None: as trained) is how many
+        sentences back a paired actor may be named (`stance.actors.pairs.sentence_pairs`).
         """
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
+        if context_pairs is not None:
+            if not 0 <= context_pairs <= encoding.context_sentences:
+                raise StanceError(
+                    f"context_pairs={context_pairs}: must be between 0 and the model's context window "
+                    f"({encoding.context_sentences} sentences), so it sees where the paired actor is named"
+                )
+            encoding = replace(encoding, context_pairs=int(context_pairs))
         gazetteer_file = None
         if not isinstance(gazetteer, Gazetteer):
             gazetteer_file = str(gazetteer or choose_gazetteer(None, path))
@@ -169,6 +179,7 @@ class StanceClassifier:
         target = resolve_path(path)
         with atomic_path(target) as staging:
             staging.mkdir(parents=True, exist_ok=True)
+            setattr(self.model.config, STANCE_CONFIG_KEY, self.encoding.to_dict())  # as this classifier reads
             self.model.save_pretrained(str(staging), safe_serialization=True)
             self.tokenizer.save_pretrained(str(staging))
             if self.decision.neutral_threshold is not None or self.decision.fitted_on:
@@ -289,6 +300,7 @@ class StanceClassifier:
             self.mention_finder,
             self.actors,
             references=self.references,
+            context_pairs=self.encoding.context_pairs,
         )
 
     def _predict_articles(

@@ -200,7 +200,7 @@ def _ray_options(cfg: Any) -> Any:
     return OmegaConf.merge(OmegaConf.structured(RaySettings), cfg.get("ray") or {})
 
 
-def build_dataset(shards: list[Shard], spec: ModelSpec, options: Any) -> Any:
+def ray_pipeline(shards: list[Shard], spec: ModelSpec, options: Any) -> Any:
     """The Ray Dataset of scored rows (and problem / count / end rows) of `shards`, not yet executed."""
     import ray.data
 
@@ -274,7 +274,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
         ray_init_s = start_ray(options)
         try:
             warn_if_cramped(options)
-            dataset = build_dataset(pending, spec, options)
+            dataset = ray_pipeline(pending, spec, options)
             batches = dataset.iter_batches(batch_format="pyarrow", batch_size=None)
             written, unreadable = _collect(batches, pending, output / MANIFEST)
         finally:
@@ -297,6 +297,7 @@ def _model_spec(cfg: Any, options: Any, model_dir: Path, gazetteer: str, done: d
         gazetteer=_gazetteer_for_workers(gazetteer),
         actors=str(cfg.get("actors", "auto")),
         references=bool(cfg.get("references", False)),
+        context_pairs=cfg.get("context_pairs"),
         device=str(cfg.get("device", "auto")),
         batch_size=int(cfg.get("batch_size", 32)),
         precision=precision,

@@ -150,6 +150,7 @@ class ModelSpec:
     gazetteer: str
     actors: str
     references: bool = False
+    context_pairs: int | None = None
     device: str = "cpu"
     batch_size: int = 32
     precision: str = "fp32"
@@ -169,6 +170,7 @@ class ModelSpec:
             threads=values["threads"],
             actors=values["actors"],
             references=values["references"],
+            context_pairs=values["context_pairs"],
         )
 
 

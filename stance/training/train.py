@@ -39,7 +39,7 @@ from stance.training.selection import (
     selection_set,
     selection_split,
 )
-from stance.training.trainer import StanceTrainer, _Collator, encode_dataset, training_arguments
+from stance.training.trainer import Collator, StanceTrainer, encode_dataset, training_arguments
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         max_length=int(cfg.model.max_length),
         context_sentences=int(cfg.data.context_sentences),
         markers=bool(cfg.model.markers),
+        context_pairs=int(cfg.data.get("context_pairs", 0)),
     )
     tokenizer = build_tokenizer(cfg.model)
     select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
@@ -89,7 +90,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         train_dataset=encoded["train"],
         eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
-        data_collator=_Collator(tokenizer),
+        data_collator=Collator(tokenizer),
         compute_metrics=scored,
     )
     resume = None

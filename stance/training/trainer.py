@@ -104,7 +104,7 @@ class StanceTrainer(Trainer):
         return self.args.world_size * weight / total
 
 
-class _Collator:
+class Collator:
     """Pads the model inputs; carries a distillation's and the order weights' float columns through as tensors."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:

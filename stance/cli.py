@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from stance.errors import StanceError
-from stance.paths import project_dir
+from stance.paths import project_dir, resolve_path
 from stance.settings import register, unknown_keys
 
 # One config root for every command; the structured configs (stance.settings) are registered on import.
@@ -22,11 +25,64 @@ register()
 
 
 def _check(cfg: DictConfig) -> None:
-    """Refuse a config with a key no schema knows (a `+key=` typo), before anything is loaded: exit 2."""
+    """Refuse a config with a key no schema knows (a `+key=` typo) or a model folder that is not there, before
+    anything is loaded: exit 2."""
     problems = unknown_keys(cfg)
+    model_dir = cfg.get("model_dir") if "model_dir" in cfg and not OmegaConf.is_missing(cfg, "model_dir") else None
+    if not problems and model_dir and not resolve_path(str(model_dir)).is_dir():
+        problems.append(f"model folder {resolve_path(str(model_dir))} does not exist (train one with stance-train)")
     if problems:
         print("error: " + "\n       ".join(problems), file=sys.stderr)
         sys.exit(2)
+
+
+def _composes(config_name: str, argv: list[str]) -> None:
+    """Exit 2 with Hydra's own message when the command line does not compose (`precison=bf16`, `data=nope`).
+
+    Hydra alone exits 1 for these, the code a run that read only part of its input ends with; a mistake that
+    stops a run before it starts is 2. Flags (`--help`, `-m`) and `hydra.*` overrides are left to Hydra.
+    """
+    if any(arg.startswith("-") for arg in argv):
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    overrides = [arg for arg in argv if not arg.lstrip("+~").startswith("hydra.")]
+
+    def problems(overrides: list[str]) -> list[str]:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+            return unknown_keys(compose(config_name, overrides=overrides))
+
+    try:
+        message = problems(overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        message = [str(exc)]
+        unknown = re.match(r"Could not override '([^']+)'", str(exc))
+        if unknown:  # Hydra's hint is "use +key=…", which would be refused too: name the closest key instead
+            key = unknown.group(1)
+            with contextlib.suppress(HydraException, OmegaConfBaseException):
+                message = problems(["+" + a if a.split("=", 1)[0] == key else a for a in overrides]) or message
+    if message:
+        print("error: " + "\n       ".join(message), file=sys.stderr)
+        sys.exit(2)
+
+
+def _command(config_name: str) -> Callable[[Callable[[DictConfig], None]], Callable[..., None]]:
+    """`hydra.main` for a command, with a command line that does not compose refused first (exit 2)."""
+
+    def wrap(job: Callable[[DictConfig], None]) -> Callable[..., None]:
+        hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(job)
+
+        @functools.wraps(job)
+        def entry(*args: object) -> None:
+            if not args:  # the console script: the command line is sys.argv
+                _composes(config_name, sys.argv[1:])
+            hydra_main(*args)
+
+        return entry
+
+    return wrap
 
 
 def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
@@ -38,7 +94,7 @@ def _run(job: Callable[[DictConfig], object], cfg: DictConfig) -> None:
         sys.exit(2)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="build")
+@_command("build")
 def build_main(cfg: DictConfig) -> None:
     """stance-build: labelled articles → DatasetDict on disk, with a table of counts."""
     _check(cfg)
@@ -48,7 +104,7 @@ def build_main(cfg: DictConfig) -> None:
     _run(lambda c: build_from_config(c, training_builder(c)), cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@_command("train")
 def train_main(cfg: DictConfig) -> None:
     """stance-train: fine-tune a stance model and save it to models/<run_name>/."""
     _check(cfg)
@@ -79,7 +135,7 @@ def train_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+@_command("evaluate")
 def evaluate_main(cfg: DictConfig) -> None:
     """stance-evaluate: metrics of a model on held-out labels, beside the baselines."""
     _check(cfg)
@@ -130,7 +186,7 @@ def evaluate_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="calibrate")
+@_command("calibrate")
 def calibrate_main(cfg: DictConfig) -> None:
     """stance-calibrate: fit a model's neutral/polar decision on a development split and save it with the model."""
     _check(cfg)
@@ -150,7 +206,7 @@ def calibrate_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+@_command("predict")
 def predict_main(cfg: DictConfig) -> None:
     """stance-predict: stance of every co-mentioned actor pair in new articles."""
     _check(cfg)
@@ -176,7 +232,7 @@ def predict_main(cfg: DictConfig) -> None:
     _run(job, cfg)
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="report")
+@_command("report")
 def report_main(cfg: DictConfig) -> None:
     """stance-report: the stance network over time and by outlet, with its evidence, from prediction files."""
     _check(cfg)

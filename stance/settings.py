@@ -246,6 +246,9 @@ class ReportOptions:
     evidence: int = 3  # the most confident support and oppose sentences kept per edge
     table_edges: int = 300  # rows of the edge table in index.html (by n); the files hold every edge
     bootstrap: int = 200  # resamples of articles for the 95% intervals (Poisson bootstrap)
+    # the page shows an edge's interval only when at least this many articles stand behind it ("1 article"
+    # otherwise: resampling one article gives an interval as narrow as its sentences, not a real one)
+    interval_articles: int = 3
     seed: int = 0
     # a CSV (source,group), JSON or YAML file naming each outlet's group (left, centre, right…)
     source_groups: str | None = None

@@ -48,6 +48,7 @@ def test_round_trip_through_json(fixtures: Path, gazetteer, tmp_path: Path) -> N
         ("out_of_range.json", ["out_of_range.json:4:", "labels[0].sentence", "out of range"]),
         ("conflict.json", ["conflict.json:5:", "labels[1]", "conflicts with labels[0]"]),
         ("alias_not_canonical.json", ["labels[0].actor", "alias of 'United States'"]),
+        ("bad_date.json", ["bad_date.json:1:", "article 'b9'", "field 'date'", "'16 May 2024' is not a date"]),
     ],
 )
 def test_broken_files_are_rejected_naming_file_line_article_and_field(

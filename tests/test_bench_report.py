@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bench.report import run as report_bench
+from bench.report import synthetic
 from stance.schema import OUTPUT_FIELDS
 
 ROWS = 20_000
@@ -18,7 +19,7 @@ ROWS = 20_000
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> tuple[Path, dict]:
     path = tmp_path_factory.mktemp("bench") / "p.parquet"
-    (written,) = report_bench.generate(path, rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)
+    (written,) = synthetic.generate(path, rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)
     return written, pq.read_table(written).to_pydict()
 
 
@@ -73,14 +74,14 @@ def test_articles(data):
 
 def test_deterministic_by_seed(data, tmp_path):
     path, _ = data
-    same = report_bench.generate(tmp_path / "same.parquet", rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)[0]
-    other = report_bench.generate(tmp_path / "other.parquet", rows=ROWS, actors=2_000, seed=4, chunk_rows=7_000)[0]
+    same = synthetic.generate(tmp_path / "same.parquet", rows=ROWS, actors=2_000, seed=3, chunk_rows=7_000)[0]
+    other = synthetic.generate(tmp_path / "other.parquet", rows=ROWS, actors=2_000, seed=4, chunk_rows=7_000)[0]
     assert pq.read_table(same).equals(pq.read_table(path))
     assert not pq.read_table(other).equals(pq.read_table(path))
 
 
 def test_files_and_counts_check(tmp_path):
-    paths = report_bench.generate(tmp_path / "data", rows=3_000, actors=500, seed=0, files=3)
+    paths = synthetic.generate(tmp_path / "data", rows=3_000, actors=500, seed=0, files=3)
     assert [p.name for p in paths] == [f"predictions-0000{i}.parquet" for i in range(3)]
     assert sum(pq.read_metadata(p).num_rows for p in paths) == 3_000
     ids = [set(pq.read_table(p, columns=["article_id"])["article_id"].to_pylist()) for p in paths]

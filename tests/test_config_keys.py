@@ -88,3 +88,25 @@ def test_a_mix_part_holds_only_what_it_changes_and_a_wrong_key_there_is_named() 
     mix.parts.dse.wieght = 2.0
     with pytest.raises(StanceError, match=r"data\.parts\.dse\.wieght \(did you mean weight\?\)"):
         mix_parts(mix)
+
+
+def _command(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / name), *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_an_override_of_an_unknown_key_exits_2_naming_the_closest_key_not_hydra_s_plus_hint() -> None:
+    done = _command("stance-train", "precison=bf16")
+    assert done.returncode == 2, done.stderr
+    assert "precison is not a config key" in done.stderr and "+precison" not in done.stderr
+    assert "Traceback" not in done.stderr
+    wrong_group = _command("stance-evaluate", "model_dir=m", "data=nope")
+    assert wrong_group.returncode == 2 and "nope" in wrong_group.stderr
+
+
+def test_a_missing_model_folder_is_named_before_anything_is_loaded(tmp_path: Path) -> None:
+    done = _command("stance-predict", f"model_dir={tmp_path / 'nowhere'}", "input=x", "output=y")
+    assert done.returncode == 2
+    assert f"model folder {tmp_path / 'nowhere'} does not exist" in done.stderr
+    assert "gazetteer" not in done.stderr  # nothing else was looked at first

@@ -278,3 +278,31 @@ def test_the_stages_in_process_drop_only_an_article_that_cannot_be_scored(traine
     rows = pq.read_table(tmp_path / "p.parquet").to_pylist()
     assert entry["rows"] == len(rows) > 0 and {r["article_id"] for r in rows} == {"p0", "p2", "p3"}
     assert {r["date"] for r in rows} == {"2024-03-01"}
+
+
+def test_a_refused_cluster_connection_says_what_to_set() -> None:
+    from stance.predict.ray_sizing import refused_connection
+
+    class InvalidAuthToken(Exception):
+        pass
+
+    auth = refused_connection("10.0.0.5:6379", InvalidAuthToken("the token does not match"))
+    assert "10.0.0.5:6379 refused this driver" in auth and "RAY_AUTH_MODE=token" in auth
+    assert "ray get-auth-token" in auth
+    unreachable = refused_connection("nowhere:6379", ConnectionError("Could not find any running Ray instance"))
+    assert "cannot join the Ray cluster at nowhere:6379" in unreachable and "ray start --head" in unreachable
+
+
+def test_start_ray_turns_a_failed_join_into_a_named_error(monkeypatch) -> None:
+    import ray
+
+    from stance.errors import StanceError
+    from stance.predict.ray_sizing import start_ray
+
+    def refuse(**_: object) -> None:
+        raise ConnectionError("Could not find any running Ray instance")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(StanceError, match=r"cannot join the Ray cluster at 127.0.0.1:1"):
+        start_ray({"address": "127.0.0.1:1"})

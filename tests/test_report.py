@@ -186,6 +186,35 @@ def test_network_files_open_in_networkx(corpus: Path) -> None:
 
     for graph in (nx.read_graphml(corpus / "out" / "network.graphml"), nx.read_gexf(corpus / "out" / "network.gexf")):
         assert {(a, t): int(d["n"]) for a, t, d in graph.edges(data=True)} == {k: v[0] for k, v in ENTITY.items()}
+        # Nodes carry what Gephi colours by: the affiliation (the actor's own name when it has none), code, source.
+        assert graph.nodes["Joe Biden"]["affiliation"] == "United States"
+        assert graph.nodes["China"]["affiliation"] == "China"
+        assert {"code", "country", "source"} <= set(graph.nodes["Russia"])
+
+
+def test_the_page_writes_an_interval_only_where_enough_articles_stand_behind_the_edge(corpus, tmp_path) -> None:
+    import re
+
+    page = (corpus / "out" / "index.html").read_text(encoding="utf-8")
+    cell = r'<td class=num data-v="[^"]+">([^<]*(?:…|article)[^<]*)</td><td class=num data-v="(\d+)">'
+    intervals = dict((articles, shown) for shown, articles in re.findall(cell, page))
+    assert intervals["1"] == "1 article" and intervals["2"] == "2 articles"  # the default: 3 or more
+    assert "…" in intervals["3"]
+    report(corpus / "rows.jsonl", tmp_path / "one", "report.interval_articles=1", "report.bootstrap=10")
+    assert "1 article<" not in (tmp_path / "one" / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_empty_predictions_file_is_said_to_hold_no_predictions(tmp_path: Path, corpus: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(StanceError, match=r"empty.jsonl: no predictions in it \(empty: stance-predict found no"):
+        report(empty, tmp_path / "out")
+    # Beside a file with rows, an empty one adds nothing and stops nothing.
+    both = tmp_path / "both"
+    both.mkdir()
+    (both / "a.jsonl").write_text((corpus / "rows.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (both / "b.jsonl").write_text("\n", encoding="utf-8")
+    assert report(both, tmp_path / "both-out")["rows"] == len(ROWS)
 
 
 def test_bootstrap_matches_the_ordinary_bootstrap_over_articles() -> None:
@@ -257,3 +286,25 @@ def test_the_page_renders_in_headless_chromium_without_script_errors(corpus: Pat
         browser.close()
     assert errors == []
     assert shot.stat().st_size > 20_000
+
+
+def test_a_time_series_breaks_at_empty_periods_instead_of_joining_across_them() -> None:
+    import datetime as dt
+    import math
+
+    from stance.report.figures import with_gaps
+
+    def cell(period: str, net: float) -> dict:
+        return {"period": period, "net": net, "net_low": net - 0.1, "net_high": net + 0.1}
+
+    line = [cell("2020-01-01", 0.1), cell("2020-02-01", 0.2), cell("2021-04-01", -0.3), cell("2021-12-01", 0.0)]
+    x, y = with_gaps(line, "month")
+    assert x[:4] == [dt.date(2020, 1, 1), dt.date(2020, 2, 1), dt.date(2020, 3, 1), dt.date(2021, 4, 1)]
+    assert [math.isnan(v) for v in y["net"]] == [False, False, True, False, True, False]
+    assert x[4] == dt.date(2021, 5, 1) and y["net_high"][3] == pytest.approx(-0.2)
+    weeks, _ = with_gaps([cell("2024-01-01", 0), cell("2024-01-08", 0), cell("2024-01-29", 0)], "week")
+    assert weeks == [dt.date(2024, 1, 1), dt.date(2024, 1, 8), dt.date(2024, 1, 15), dt.date(2024, 1, 29)]
+    years, _ = with_gaps([cell("2019-01-01", 0), cell("2020-01-01", 0)], "year")
+    assert years == [dt.date(2019, 1, 1), dt.date(2020, 1, 1)]  # consecutive: no break
+    december, _ = with_gaps([cell("2020-12-01", 0), cell("2021-01-01", 0)], "month")
+    assert len(december) == 2

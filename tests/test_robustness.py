@@ -130,6 +130,10 @@ def test_every_jsonl_line_is_an_article_or_a_problem_with_its_line(lines: list, 
         except UnicodeDecodeError:
             return False
 
+    if b"\0" in data:  # binary data, whatever the extension: named once for the file, not line by line
+        assert len(items) == 1 and isinstance(items[0], Problem) and "binary data" in items[0].message
+        assert items[0].line is None
+        return
     physical = data.split(b"\n")[:-1]
     nonblank = [i for i, b in enumerate(physical, start=1) if not blank(i, b)]
     if not nonblank:
@@ -142,6 +146,25 @@ def test_every_jsonl_line_is_an_article_or_a_problem_with_its_line(lines: list, 
         else:
             assert isinstance(item, Article) and item.origin.endswith(f"x.jsonl:{number}")
             json.dumps(item.id, ensure_ascii=False).encode("utf-8")  # writable as output
+
+
+def test_a_binary_file_named_jsonl_is_one_problem(tmp_path: Path) -> None:
+    (tmp_path / "x.jsonl").write_bytes(bytes(range(256)) * 40)
+    items = list(iter_inputs(tmp_path / "x.jsonl", gazetteer=None))
+    assert len(items) == 1 and "binary data, not JSONL text (NUL byte at offset 0)" in items[0].message
+
+
+def test_a_date_that_does_not_parse_is_named_and_the_article_kept(tmp_path: Path, caplog) -> None:
+    lines = [
+        {"id": "a", "text": "Russia praised China.", "date": "not-a-date"},
+        {"id": "b", "text": "x", "date": "2024-05-16T08:00Z"},
+    ]
+    (tmp_path / "x.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="stance.readers.raw"):
+        items = list(iter_inputs(tmp_path / "x.jsonl", gazetteer=None))
+    assert [a.id for a in items] == ["a", "b"] and items[0].date == "not-a-date"  # kept as given, read undated
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "x.jsonl:1: article a: field 'date': 'not-a-date' is not a date" in warned[0]
 
 
 # -- the gazetteer on arbitrary text --------------------------------------------
@@ -224,7 +247,13 @@ def test_hostile_folder_good_articles_land_bad_ones_are_named(trained, tmp_path:
     assert set(errors) == {"empty.txt", "blank.txt", "binary.txt", "latin1.txt"}
     assert "binary" in errors["binary.txt"]["message"] and "UTF-8" in errors["latin1.txt"]["message"]
     summary = json.loads(out.with_name("rows.summary.json").read_text())
-    assert summary["run"] == {"articles": 6, "articles_without_pairs": 1, "pairs": len(rows), "failed_inputs": 4}
+    assert summary["run"] == {
+        "articles": 6,
+        "articles_without_pairs": 1,
+        "articles_without_pairs_ids": ["no_actors"],  # named, not only counted
+        "pairs": len(rows),
+        "failed_inputs": 4,
+    }
     assert sum(e["n"] for e in summary["articles"]["huge"]) == 8
 
 
@@ -334,6 +363,7 @@ def test_killed_predict_resumes_to_the_same_rows_exactly_once(trained, tmp_path:
         == {
             "articles": 300,
             "articles_without_pairs": 0,
+            "articles_without_pairs_ids": [],
             "pairs": len(expected),
             "failed_inputs": 0,
         }

@@ -52,6 +52,7 @@ def row(
         "label": label,
         "model": repo_relative(str(ROOT / folder)),
         "weights_sha256": r["weights_sha256"],
+        "finder_sha256": path.get("mention_finder", {}).get("weights_sha256", ""),
         "config": {
             "data.pairs": str(OmegaConf.select(trained, "data.pairs") or "labelled") if trained else "",
             "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
@@ -93,6 +94,12 @@ def row(
     }
 
 
+def _finder(r: dict[str, Any]) -> str:
+    """The mention finder a row was measured with: its sha256, or what is known of an older row's."""
+    sha = r.get("finder_sha256", "")
+    return f"`{sha[:12]}…`" if len(sha) == 64 else (sha or "–")
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The side-by-side table, then the split by mention order."""
     lines = [
@@ -101,10 +108,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
         f"- `{report['command']}`",
         "",
-        "| model (path options) | data.pairs, train.order_weights, data.context_pairs | weights sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "| model (path options) | data.pairs, train.order_weights, data.context_pairs | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
         "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"].values():
         p, c = r["path"], r["classifier_only"]
@@ -117,7 +124,7 @@ def markdown(report: dict[str, Any]) -> str:
         cfg = r["config"]
         trained = f"{cfg['data.pairs']}, {cfg.get('train.order_weights') or 'none'}, {cfg.get('data.context_pairs', 0)}"
         lines.append(
-            f"| {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` "
+            f"| {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` | {_finder(r)} "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
             f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
             f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "

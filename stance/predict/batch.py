@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
 
+NAMED_WITHOUT_PAIRS = 1000  # article ids without an actor pair listed in the summary (the count is always whole)
 RUN_COUNTS = ("articles", "articles_without_pairs", "pairs", "failed_inputs")
 
 
@@ -123,6 +124,7 @@ class _BatchJob:
         self.offset = resumed.offset if resumed else writer.commit()
         self.articles = resumed.articles if resumed else 0
         self.without_pairs = resumed.without_pairs if resumed else 0
+        self.no_pairs: list[str] = list(resumed.no_pairs) if resumed else []  # who they are, for the summary
         self.failed_inputs = 0
         self.failed_ids: set[str] = set()
         self.chunk_sentences = chunk_sentences
@@ -173,7 +175,9 @@ class _BatchJob:
             }
         )
         self.articles += 1
-        self.without_pairs += self.article_pairs == 0
+        if self.article_pairs == 0:
+            self.without_pairs += 1
+            self.no_pairs.append(part.article_id)
         self.article_pairs = 0
         self.open_parts = []
 
@@ -377,7 +381,12 @@ def _finish_job(
     if kind == "parquet":
         write_parquet(read_predictions(journal), output, int(cfg.get("row_group_rows") or ROW_GROUP_ROWS))
     counts = {"articles": batch.articles, "articles_without_pairs": batch.without_pairs}
-    run = {**counts, "failed_inputs": batch.failed_inputs}
+    # Named, not only counted: an article that silently drops out of a report is a question an analyst asks.
+    run = {
+        **counts,
+        "failed_inputs": batch.failed_inputs,
+        "articles_without_pairs_ids": batch.no_pairs[:NAMED_WITHOUT_PAIRS],
+    }
     pairs = write_summary_stream(read_predictions(output), summary_path, batch.classifier.gazetteer, run)
     counts = {**counts, "pairs": pairs, "failed_inputs": batch.failed_inputs}
     commits.commit({"complete": True, "offset": offset, **counts})
@@ -391,4 +400,9 @@ def _finish_job(
         pairs,
         batch.failed_inputs,
     )
+    if batch.no_pairs:
+        shown = ", ".join(batch.no_pairs[:10]) + (
+            f" and {len(batch.no_pairs) - 10} more" if len(batch.no_pairs) > 10 else ""
+        )
+        log.info("articles without an actor pair (in the summary's run.articles_without_pairs_ids): %s", shown)
     return counts

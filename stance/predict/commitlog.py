@@ -38,6 +38,7 @@ class Resumed:
     done: set[str] = field(default_factory=set)
     articles: int = 0
     without_pairs: int = 0
+    no_pairs: list[str] = field(default_factory=list)  # the ids of those articles, in commit order
     was_complete: bool = False
     precision: str | None = None  # the precision the first run scored at (what `auto` chose)
 
@@ -99,7 +100,9 @@ class CommitLog:
         for c in commits:
             state.done.add(str(c["article_id"]))
             state.articles += 1
-            state.without_pairs += int(c.get("pairs", 0)) == 0
+            if int(c.get("pairs", 0)) == 0:
+                state.without_pairs += 1
+                state.no_pairs.append(str(c["article_id"]))
         return cls(path, [head, *commits]), state
 
     @staticmethod

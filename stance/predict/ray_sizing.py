@@ -8,6 +8,8 @@ import os
 import time
 from typing import Any
 
+from stance.errors import StanceError
+
 log = logging.getLogger(__name__)
 
 PARSE_CPUS = 0.25  # reading and sentence splitting a shard is light next to scoring it
@@ -37,11 +39,32 @@ def start_ray(options: Any) -> float | None:
     address = options.get("address") or os.environ.get("RAY_ADDRESS")
     began = time.perf_counter()
     if address:
-        ray.init(address=str(address), log_to_driver=True)
+        try:
+            ray.init(address=str(address), log_to_driver=True)
+        except Exception as exc:  # Ray raises several types here (ConnectionError, AuthenticationError, RuntimeError)
+            raise StanceError(refused_connection(str(address), exc)) from None
     else:
         cpus = options.get("local_cpus") or local_cpus(os.cpu_count() or 1, options)
         ray.init(num_cpus=int(cpus), include_dashboard=False, log_to_driver=True)
     return time.perf_counter() - began
+
+
+AUTH_HINT = (
+    "the cluster uses token authentication: set RAY_AUTH_MODE=token in this shell too, with the cluster's token "
+    "(RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, or the default file ~/.ray/auth_token; `ray get-auth-token` on the "
+    "head node prints it)"
+)
+
+
+def refused_connection(address: str, exc: BaseException) -> str:
+    """What a user reads when joining the Ray cluster at `address` failed: what happened and what to set."""
+    text = f"{type(exc).__name__}: {exc}"
+    if "auth" in text.lower() or "token" in text.lower():
+        return f"engine=ray: the Ray cluster at {address} refused this driver ({text.splitlines()[0]}); {AUTH_HINT}"
+    return (
+        f"engine=ray: cannot join the Ray cluster at {address} ({text.splitlines()[0]}); is `ray start --head` "
+        "running there, and is ray.address (or $RAY_ADDRESS) host:port of its GCS (6379 by default)?"
+    )
 
 
 def fitting_scorers(cluster_cpus: float, options: Any) -> int:

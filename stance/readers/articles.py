@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import resolve_path
-from stance.schema import SPLITS, STANCES, Article, StanceLabel
+from stance.schema import SPLITS, STANCES, Article, StanceLabel, iso_day
 
 _OPTIONAL_TEXT = ("title", "source", "date", "url")
 _KNOWN_KEYS = {"id", "sentences", "labels", "split", "furniture", *_OPTIONAL_TEXT}
@@ -132,6 +132,9 @@ def _parse_article(
 
     split, sentences, furniture, raw_labels = _article_fields(item, bad)
     labels = _parse_labels(raw_labels, len(sentences), gazetteer, bad)
+    date = item.get("date")
+    if isinstance(date, str) and date.strip() and iso_day(date) is None:
+        bad(f"{date!r} is not a date (YYYY-MM-DD, or ISO 8601 with a time)", "date", date)
     if len(problems) > before:
         return None
     return Article(

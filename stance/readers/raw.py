@@ -10,7 +10,7 @@ from pathlib import Path
 from stance.actors.gazetteer import Gazetteer
 from stance.errors import InputFormatError, Problem, StanceError, display_path
 from stance.paths import resolve_path
-from stance.schema import Article
+from stance.schema import Article, iso_day
 from stance.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ def _files(path: Path, suffix: str) -> list[Path]:
     if others:
         log.warning("%s: %d files that are not %s are ignored", display_path(path), others, suffix)
     return chosen
+
+
+BINARY_SNIFF = 8192  # bytes read to tell a binary file from text: a NUL byte in them is binary
 
 
 def _decode(data: bytes) -> tuple[str | None, str]:
@@ -108,6 +111,12 @@ def _iter_jsonl(file: Path) -> Iterator[Article | Problem]:
         yield Problem(shown, f"cannot read: {exc.strerror}")
         return
     with handle:
+        head = handle.read(BINARY_SNIFF)
+        nul = head.find(b"\0")
+        if nul >= 0:  # one message for the file, not one per "line" of a binary file
+            yield Problem(shown, f"binary data, not JSONL text (NUL byte at offset {nul})")
+            return
+        handle.seek(0)
         yield from jsonl_records(handle, shown)
 
 
@@ -157,6 +166,16 @@ def jsonl_record(line: str, shown: str, number: int) -> Article | Problem:
             return Problem(shown, "not valid Unicode (lone surrogate escape)", line=number, article=aid, field=key)
         if key != "text":
             meta[key] = value or ""
+    if meta["date"] and iso_day(meta["date"]) is None:
+        # Kept as given in the output, read as undated (no office or roll-up by date), and said where.
+        log.warning(
+            "%s:%d: article %s: field 'date': %r is not a date (YYYY-MM-DD, or ISO 8601 with a time); "
+            "the article is read as undated",
+            shown,
+            number,
+            aid,
+            meta["date"],
+        )
     return article_from_text(aid, text, origin=f"{shown}:{number}", **meta)
 
 

@@ -21,7 +21,7 @@ from stance.errors import StanceError
 from stance.files import atomic_path, write_text_atomic
 from stance.report.edges import LEVELS, SERIES_COLUMNS, chosen_pairs, column_equals, edge_table, pair_cells
 from stance.report.evidence import evidence_for, write_evidence
-from stance.report.figures import draw_network, draw_series, network_graph
+from stance.report.figures import actor_nodes, draw_network, draw_series, network_graph
 from stance.report.page import render_page
 from stance.report.predictions import connect, load_source_groups, open_predictions, prediction_files
 
@@ -74,6 +74,7 @@ def build_report(cfg: Any) -> dict[str, Any]:
         if facts["rows"] == 0:
             raise StanceError(f"predictions {cfg.predictions}: no rows")
         facts.update(_corpus_facts(con))
+        facts["interval_articles"] = int(options.interval_articles)
         edges = edge_table(con, options)
         timer.lap("edges and intervals")
         _write_table(con, edges, output / "edges.parquet", output / "edges.csv")
@@ -82,7 +83,7 @@ def build_report(cfg: Any) -> dict[str, Any]:
         del edges
         timer.lap("edge files")
 
-        _write_network(top["entity"], options, output)
+        _write_network(top["entity"], options, output, actor_nodes(con))
         title = options.get("title") or f"Stance report: {Path(str(cfg.predictions)).name}"
         timer.lap("network")
 
@@ -146,11 +147,12 @@ def _largest_edges(edges: Any, options: Any, facts: dict[str, Any]) -> dict[str,
     return top
 
 
-def _write_network(entity: Any, options: Any, output: Path) -> None:
-    """network.graphml and network.gexf (`report.graph_edges` edges), network.png (`report.top_edges`)."""
+def _write_network(entity: Any, options: Any, output: Path, nodes: dict[str, dict[str, str]]) -> None:
+    """network.graphml and network.gexf (`report.graph_edges` edges, nodes with code, affiliation, source and
+    country), network.png (`report.top_edges`)."""
     import networkx as nx
 
-    graph = network_graph(entity, options.get("graph_edges"))
+    graph = network_graph(entity, options.get("graph_edges"), nodes)
     for name, writer in (("network.graphml", nx.write_graphml), ("network.gexf", nx.write_gexf)):
         with atomic_path(output / name) as staging:
             writer(graph, staging)
@@ -168,7 +170,9 @@ def _write_pair_series(
     _write_records(series, output / "timeseries.csv", SERIES_COLUMNS)
     figures: list[Figure] = []
     overall = [s for s in series if s["group"] == "all"]
-    if draw_series(overall, output / "timeseries.png", f"Net stance by {options.freq}", by="period"):
+    if draw_series(
+        overall, output / "timeseries.png", f"Net stance by {options.freq}", by="period", freq=str(options.freq)
+    ):
         figures.append(
             (
                 f"Net stance by {options.freq}",
@@ -189,7 +193,11 @@ def _write_group_comparison(
     figures: list[Figure] = []
     _write_records(comparison, output / "groups.csv", SERIES_COLUMNS)
     if draw_series(
-        by_group, output / "timeseries_by_group.png", f"Net stance by {options.freq} and outlet group", "period"
+        by_group,
+        output / "timeseries_by_group.png",
+        f"Net stance by {options.freq} and outlet group",
+        "period",
+        freq=str(options.freq),
     ):
         figures.append(
             (

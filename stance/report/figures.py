@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,27 @@ import numpy as np
 from stance.files import atomic_path
 
 
-def network_graph(edges: Any, limit: int | None) -> Any:
-    """Entity edges (the `limit` largest by n, of a table sorted by n) as a networkx DiGraph with their figures."""
+def actor_nodes(con: Any) -> dict[str, dict[str, str]]:
+    """Each actor's CAMEO code, affiliation and where it was found (gazetteer, phoenix, found), the most
+    frequent over its rows, and the CAMEO country (the code's first three letters)."""
+    rows = con.execute(
+        """SELECT name, mode(code), mode(affiliation), mode(source) FROM (
+               SELECT actor AS name, actor_code AS code, actor_affiliation AS affiliation, actor_source AS source
+               FROM raw_rows
+               UNION ALL
+               SELECT target, target_code, target_affiliation, target_source FROM raw_rows)
+           GROUP BY name"""
+    ).fetchall()
+    nodes = {}
+    for name, code, affiliation, source in rows:
+        code = code or ""
+        nodes[name] = {"code": code, "affiliation": affiliation or name, "source": source or "", "country": code[:3]}
+    return nodes
+
+
+def network_graph(edges: Any, limit: int | None, nodes: dict[str, dict[str, str]] | None = None) -> Any:
+    """Entity edges (the `limit` largest by n, of a table sorted by n) as a networkx DiGraph with their figures;
+    each node with its total n and, given `nodes` (`actor_nodes`), its code, affiliation, source and country."""
     import networkx as nx
 
     entity = edges if limit is None else edges.slice(0, int(limit))
@@ -23,6 +43,7 @@ def network_graph(edges: Any, limit: int | None) -> Any:
             attrs[key] = attrs[key].isoformat() if attrs[key] is not None else ""
         graph.add_edge(row["actor"], row["target"], **attrs)
     for node in graph:
+        graph.nodes[node].update((nodes or {}).get(node, {}))
         graph.nodes[node]["n"] = int(
             sum(d["n"] for *_, d in graph.in_edges(node, data=True))
             + sum(d["n"] for *_, d in graph.out_edges(node, data=True))
@@ -36,6 +57,14 @@ def _png(figure: Any, path: Path) -> None:
     with atomic_path(path) as staging:
         figure.savefig(staging, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
+
+
+LABELLED_NODES = 20  # network.png names this many nodes, the largest by n
+
+
+def labelled_nodes(graph: Any, most: int) -> list[str]:
+    """The `most` nodes with the largest n (ties by name): the ones network.png names."""
+    return sorted(graph, key=lambda v: (-graph.nodes[v]["n"], v))[:most]
 
 
 def draw_network(graph: Any, path: Path, title: str) -> None:
@@ -75,15 +104,51 @@ def draw_network(graph: Any, path: Path, title: str) -> None:
         connectionstyle="arc3,rad=0.12",
         node_size=600,
     )
-    nx.draw_networkx_labels(graph, layout, ax=axes, font_size=9)
+    # Labels only for the largest nodes, on a white box, so they stay readable; the rest are in the tables.
+    named = labelled_nodes(graph, LABELLED_NODES)
+    nx.draw_networkx_labels(
+        graph,
+        layout,
+        labels={v: v for v in named},
+        ax=axes,
+        font_size=9,
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+    )
     mappable = plt.cm.ScalarMappable(cmap=plt.cm.RdBu, norm=plt.Normalize(-1, 1))
     figure.colorbar(mappable, ax=axes, shrink=0.6, label="net stance (support − oppose)")
     del drawn
     _png(figure, path)
 
 
-def draw_series(series: list[dict[str, Any]], path: Path, title: str, by: str) -> bool:
-    """One panel per pair: net stance by period (`by="period"`) or by outlet group (`by="group"`), with 95% bands."""
+def next_period(day: dt.date, freq: str) -> dt.date:
+    """The first day of the period after the one starting on `day` (`freq`: week, month or year)."""
+    if freq == "week":
+        return day + dt.timedelta(days=7)
+    if freq == "year":
+        return day.replace(year=day.year + 1)
+    return day.replace(year=day.year + day.month // 12, month=day.month % 12 + 1)
+
+
+def with_gaps(line: list[dict[str, Any]], freq: str) -> tuple[list[dt.date], dict[str, list[float]]]:
+    """The x values and the net, net_low and net_high of a period series, with a NaN point in each run of
+    empty periods, so the line and its band break there instead of joining across them."""
+    x: list[dt.date] = []
+    y: dict[str, list[float]] = {"net": [], "net_low": [], "net_high": []}
+    for cell in line:
+        day = dt.date.fromisoformat(cell["period"])
+        if x and next_period(x[-1], freq) < day:
+            x.append(next_period(x[-1], freq))
+            for key in y:
+                y[key].append(math.nan)
+        x.append(day)
+        for key in y:
+            y[key].append(cell[key])
+    return x, y
+
+
+def draw_series(series: list[dict[str, Any]], path: Path, title: str, by: str, freq: str = "month") -> bool:
+    """One panel per pair: net stance by period (`by="period"`, `freq` long, broken at empty periods) or by
+    outlet group (`by="group"`), with 95% bands."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,14 +164,11 @@ def draw_series(series: list[dict[str, Any]], path: Path, title: str, by: str) -
         cells = [s for s in series if (s["actor"], s["target"]) == (actor, target)]
         groups = list(dict.fromkeys(c["group"] for c in cells))
         if by == "period":
-            import datetime as dt
-
             for group in groups:
                 line = sorted((c for c in cells if c["group"] == group), key=lambda c: c["period"])
-                x = [dt.date.fromisoformat(c["period"]) for c in line]
-                y = [c["net"] for c in line]
-                axes.plot(x, y, marker="o", markersize=3, label=group if len(groups) > 1 else None)
-                axes.fill_between(x, [c["net_low"] for c in line], [c["net_high"] for c in line], alpha=0.2)
+                x, y = with_gaps(line, freq)
+                axes.plot(x, y["net"], marker="o", markersize=3, label=group if len(groups) > 1 else None)
+                axes.fill_between(x, y["net_low"], y["net_high"], alpha=0.2)
             if len(groups) > 1:
                 axes.legend(fontsize=8)
             figure.autofmt_xdate()

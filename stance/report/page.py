@@ -84,7 +84,7 @@ def render_page(
 <body><h1>{html.escape(title)}</h1>
 <p class=meta>{facts["rows"]:,} scored pairs in {facts["articles"]:,} articles from {facts["sources"]:,} sources,
 {dates}; {facts["files"]} prediction file(s). Net stance = mean P(support) − mean P(oppose), from −1 (all oppose)
-to +1 (all support); intervals are 95% bootstrap intervals over articles. Made by stance-report on {facts["made"]}.</p>
+to +1 (all support); intervals are 95% bootstrap intervals over articles, shown for edges with at least {facts.get("interval_articles", 1)} articles. Made by stance-report on {facts["made"]}.</p>
 {pictures}
 {"".join(body)}
 <script>{_SORT_JS}</script>
@@ -114,7 +114,7 @@ def _edge_section(
         "first",
         "last",
     ]
-    lines = [_edge_row(r, level, evidence) for r in rows]
+    lines = [_edge_row(r, level, evidence, int(facts.get("interval_articles", 1))) for r in rows]
     heads = [*head, "evidence"] if level == "entity" else head
     caption = (
         "Actor → target, as named in the text"
@@ -132,14 +132,22 @@ def _edge_section(
     )
 
 
-def _edge_row(r: dict[str, Any], level: str, evidence: dict[tuple[str, str], list[dict[str, Any]]]) -> str:
-    """One edge as a table row; `data-v` holds the value a column sorts by."""
+def _edge_row(
+    r: dict[str, Any], level: str, evidence: dict[tuple[str, str], list[dict[str, Any]]], interval_articles: int = 1
+) -> str:
+    """One edge as a table row; `data-v` holds the value a column sorts by. The interval is written out only
+    when `interval_articles` or more articles stand behind the edge (edges.csv holds it either way)."""
+    interval = (
+        f"{r['net_low']:+.2f} … {r['net_high']:+.2f}"
+        if r["articles"] >= interval_articles
+        else f"{r['articles']} article{'s' if r['articles'] != 1 else ''}"
+    )
     cells = [
         f"<td>{html.escape(r['actor'])}</td>",
         f"<td>{html.escape(r['target'])}</td>",
         *(f'<td class=num data-v="{r[k]}">{r[k]}</td>' for k in ("n", "support", "oppose", "neutral")),
         f'<td class=num data-v="{r["net"]}">{r["net"]:+.2f}</td>',
-        f'<td class=num data-v="{r["net_low"]}">{r["net_low"]:+.2f} … {r["net_high"]:+.2f}</td>',
+        f'<td class=num data-v="{r["net_low"]}">{interval}</td>',
         *(f'<td class=num data-v="{r[k]}">{r[k]}</td>' for k in ("articles", "sources")),
         *(f"<td>{r[k].isoformat() if r[k] else ''}</td>" for k in ("first_date", "last_date")),
     ]

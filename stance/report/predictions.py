@@ -8,6 +8,7 @@ and DuckDB spills to a folder beside the output beyond it.
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,13 @@ def _is_sidecar(path: Path) -> bool:
         or name in ("manifest.jsonl", "errors.jsonl")  # engine=ray's output folder
         or any(name.endswith(s) for s in (".summary.json", ".errors.jsonl", ".progress.jsonl", ".staging.jsonl"))
     )
+
+
+def _blank(file: Path) -> bool:
+    """Whether a JSONL or CSV file holds no row: nothing but whitespace (or a header line alone, for CSV)."""
+    with file.open("rb") as handle:
+        lines = [line for line in itertools.islice(handle, 3) if line.strip()]
+    return not lines or (file.suffix.lower() == ".csv" and len(lines) == 1)
 
 
 def _sql_list(paths: Sequence[Path]) -> str:
@@ -130,8 +138,16 @@ def connect(options: Any, spill: Path) -> Any:
 def open_predictions(con: Any, files: Sequence[Path], groups: dict[str, str] | None) -> dict[str, Any]:
     """Create the view `rows` over every prediction file (any mix of kinds); what it holds."""
     by_kind: dict[str, list[Path]] = {}
+    empty = [f for f in files if KINDS[f.suffix.lower()] != "parquet" and _blank(f)]
+    if len(empty) == len(files):
+        shown = display_path(files[0]) + (f" and {len(files) - 1} more" if len(files) > 1 else "")
+        raise StanceError(
+            f"{shown}: no predictions in {'it' if len(files) == 1 else 'them'} (empty: stance-predict found no actor "
+            "pair in its input; its .summary.json and .errors.jsonl say why)"
+        )
     for f in files:
-        by_kind.setdefault(KINDS[f.suffix.lower()], []).append(f)
+        if f not in empty:  # a text file with no rows has no columns either: it adds nothing
+            by_kind.setdefault(KINDS[f.suffix.lower()], []).append(f)
     selects = [_normalised(con, kind, fs) for kind, fs in sorted(by_kind.items())]
     con.execute(f"CREATE VIEW raw_rows AS {' UNION ALL '.join(selects)}")
     group_expr = "r.source_group"

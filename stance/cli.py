@@ -29,8 +29,9 @@ def _check(cfg: DictConfig) -> None:
     anything is loaded: exit 2."""
     problems = unknown_keys(cfg)
     model_dir = cfg.get("model_dir") if "model_dir" in cfg and not OmegaConf.is_missing(cfg, "model_dir") else None
-    if not problems and model_dir and not resolve_path(str(model_dir)).is_dir():
-        problems.append(f"model folder {resolve_path(str(model_dir))} does not exist (train one with stance-train)")
+    folder = resolve_path(str(model_dir)) if model_dir else None
+    if not problems and folder is not None and not folder.is_dir():
+        problems.append(f"model folder {folder} does not exist (train one with stance-train)")
     if problems:
         print("error: " + "\n       ".join(problems), file=sys.stderr)
         sys.exit(2)

@@ -20,6 +20,8 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
+from stance.errors import StanceError
+
 ENCODING_VERSION = 1
 ACTOR_OPEN, ACTOR_CLOSE = "[ACTOR]", "[/ACTOR]"
 TARGET_OPEN, TARGET_CLOSE = "[TARGET]", "[/TARGET]"
@@ -48,6 +50,17 @@ class EncodingConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> EncodingConfig:
         return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
+
+def checked_context_pairs(context_pairs: int, context_sentences: int, key: str, window: str) -> int:
+    """`context_pairs` when it lies in 0..`context_sentences` (the model must see where a paired actor is
+    named); else an error naming the config `key` and the `window` it is bounded by."""
+    if not 0 <= int(context_pairs) <= int(context_sentences):
+        raise StanceError(
+            f"{key}={context_pairs}: must be between 0 and {window} ({context_sentences}), "
+            "so the model sees the sentence that names the paired actor"
+        )
+    return int(context_pairs)
 
 
 def add_marker_tokens(tokenizer: PreTrainedTokenizerBase) -> int:

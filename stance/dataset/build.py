@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.actors.pairs import NO_SPAN, article_gazetteer, article_mentions, co_mentioned_pairs, pair_examples
+from stance.encoding import checked_context_pairs
 from stance.errors import Problem, StanceError, write_problems
 from stance.paths import resolve_path
 from stance.progress import progress
@@ -255,12 +256,9 @@ def save_dataset(dataset: DatasetDict, output_dir: str | Path) -> dict[str, dict
 
 def build_options(data_cfg: Any, seed: int, keep_capped: bool = False) -> BuildOptions:
     """BuildOptions from a `data/` config (one corpus; a mix builds each of its parts with its own)."""
-    context_pairs = int(data_cfg.get("context_pairs", 0))
-    if not 0 <= context_pairs <= int(data_cfg.context_sentences):
-        raise StanceError(
-            f"data.context_pairs={context_pairs}: must be between 0 and data.context_sentences "
-            f"({data_cfg.context_sentences}), so the model sees the sentence that names the paired actor"
-        )
+    context_pairs = checked_context_pairs(
+        data_cfg.get("context_pairs", 0), data_cfg.context_sentences, "data.context_pairs", "data.context_sentences"
+    )
     return BuildOptions(
         context_sentences=int(data_cfg.context_sentences),
         context_pairs=context_pairs,

@@ -120,7 +120,9 @@ class GoldMatcher:
         placed = [self._place(row) for row in rows]
         votes: dict[tuple[str, str], Counter[str]] = {}
         for row, ends in zip(rows, placed, strict=True):
-            for role, end in zip(("actor", "target"), ends[1] if ends else (), strict=False):
+            if ends is None:
+                continue
+            for role, end in zip(("actor", "target"), ends[1], strict=True):
                 if end is not None:
                     votes.setdefault((row["article_id"], row[role]), Counter())[end] += 1
         out: list[PairKey | None] = []

@@ -123,8 +123,7 @@ class _BatchJob:
         self.done = resumed.done if resumed else set()
         self.offset = resumed.offset if resumed else writer.commit()
         self.articles = resumed.articles if resumed else 0
-        self.without_pairs = resumed.without_pairs if resumed else 0
-        self.no_pairs: list[str] = list(resumed.no_pairs) if resumed else []  # who they are, for the summary
+        self.no_pairs: list[str] = list(resumed.no_pairs) if resumed else []  # articles without an actor pair
         self.failed_inputs = 0
         self.failed_ids: set[str] = set()
         self.chunk_sentences = chunk_sentences
@@ -176,7 +175,6 @@ class _BatchJob:
         )
         self.articles += 1
         if self.article_pairs == 0:
-            self.without_pairs += 1
             self.no_pairs.append(part.article_id)
         self.article_pairs = 0
         self.open_parts = []
@@ -380,7 +378,7 @@ def _finish_job(
     journal = journal_path(output)
     if kind == "parquet":
         write_parquet(read_predictions(journal), output, int(cfg.get("row_group_rows") or ROW_GROUP_ROWS))
-    counts = {"articles": batch.articles, "articles_without_pairs": batch.without_pairs}
+    counts = {"articles": batch.articles, "articles_without_pairs": len(batch.no_pairs)}
     # Named, not only counted: an article that silently drops out of a report is a question an analyst asks.
     run = {
         **counts,
@@ -396,7 +394,7 @@ def _finish_job(
     log.info(
         "%d articles (%d without actor pairs), %d pairs, %d inputs failed",
         batch.articles,
-        batch.without_pairs,
+        len(batch.no_pairs),
         pairs,
         batch.failed_inputs,
     )

@@ -17,7 +17,7 @@ from stance.actors.gazetteer import Gazetteer, load_gazetteer
 from stance.actors.pairs import find_pairs, pair_examples
 from stance.actors.resolve import choose_gazetteer, save_model_gazetteer
 from stance.decision import ARGMAX, Decision, describe, load_decision, save_decision
-from stance.encoding import EncodingConfig, encode_batch
+from stance.encoding import EncodingConfig, checked_context_pairs, encode_batch
 from stance.errors import StanceError
 from stance.files import atomic_path
 from stance.inference import Scorer, set_threads
@@ -125,12 +125,10 @@ class StanceClassifier:
         set_threads(threads)
         model, tokenizer, encoding, dev = load_stance_model(path, device)
         if context_pairs is not None:
-            if not 0 <= context_pairs <= encoding.context_sentences:
-                raise StanceError(
-                    f"context_pairs={context_pairs}: must be between 0 and the model's context window "
-                    f"({encoding.context_sentences} sentences), so it sees where the paired actor is named"
-                )
-            encoding = replace(encoding, context_pairs=int(context_pairs))
+            k = checked_context_pairs(
+                context_pairs, encoding.context_sentences, "context_pairs", "the model's context window"
+            )
+            encoding = replace(encoding, context_pairs=k)
         gazetteer_file = None
         if not isinstance(gazetteer, Gazetteer):
             gazetteer_file = str(gazetteer or choose_gazetteer(None, path))

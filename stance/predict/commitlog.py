@@ -37,8 +37,7 @@ class Resumed:
     offset: int  # the output's committed length in bytes
     done: set[str] = field(default_factory=set)
     articles: int = 0
-    without_pairs: int = 0
-    no_pairs: list[str] = field(default_factory=list)  # the ids of those articles, in commit order
+    no_pairs: list[str] = field(default_factory=list)  # the articles without an actor pair, in commit order
     was_complete: bool = False
     precision: str | None = None  # the precision the first run scored at (what `auto` chose)
 
@@ -101,7 +100,6 @@ class CommitLog:
             state.done.add(str(c["article_id"]))
             state.articles += 1
             if int(c.get("pairs", 0)) == 0:
-                state.without_pairs += 1
                 state.no_pairs.append(str(c["article_id"]))
         return cls(path, [head, *commits]), state
 

@@ -23,6 +23,9 @@ from transformers import PreTrainedTokenizerBase
 from stance.errors import StanceError
 
 ENCODING_VERSION = 1
+# The model heads and the input format version each reads: `cross` scores one (actor, target) input at a
+# time (this module's format); `pairs` reads a window per sentence and scores all its pairs (stance.windows).
+HEAD_VERSIONS = {"cross": ENCODING_VERSION, "pairs": 2}
 ACTOR_OPEN, ACTOR_CLOSE = "[ACTOR]", "[/ACTOR]"
 TARGET_OPEN, TARGET_CLOSE = "[TARGET]", "[/TARGET]"
 SENT = "[SENT]"
@@ -43,6 +46,7 @@ class EncodingConfig:
     # How many sentences back a paired actor may be named (stance.actors.pairs.sentence_pairs): a pairing
     # the model was trained on, so prediction pairs the same way. It does not change the encoding itself.
     context_pairs: int = 0
+    head: str = "cross"  # which input format and model head (HEAD_VERSIONS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

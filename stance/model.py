@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 from pathlib import Path
@@ -10,17 +11,19 @@ from typing import Any
 import torch
 from transformers import (
     AutoConfig,
+    AutoModel,
     AutoModelForSequenceClassification,
     AutoTokenizer,
-    PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 from transformers.utils import logging as hf_logging
 
-from stance.encoding import ENCODING_VERSION, MARKERS, EncodingConfig, add_marker_tokens
+from stance.encoding import HEAD_VERSIONS, MARKERS, EncodingConfig, add_marker_tokens
 from stance.errors import StanceError
+from stance.pairhead import HEAD_FILE, PairStanceModel, load_pair_model
 from stance.paths import file_sha256, resolve_path
 from stance.schema import STANCES
+from stance.windows import ENTITY_MARKERS
 
 ID2LABEL = dict(enumerate(STANCES))
 LABEL2ID = {label: i for i, label in ID2LABEL.items()}
@@ -55,20 +58,33 @@ def check_installed(model_cfg: Any) -> None:
         raise StanceError(f"model={model_cfg.name}: {model_cfg.pretrained} is not installed; install it with `{hint}`")
 
 
+def model_head(model_cfg: Any) -> str:
+    """A model config's head (`model.head`): `cross` (one pass per pair, the default) or `pairs` (one per sentence)."""
+    head = str(model_cfg.get("head", "cross") if hasattr(model_cfg, "get") else "cross") or "cross"
+    if head not in HEAD_VERSIONS:
+        raise StanceError(f"model.head={head!r} is not one of {', '.join(HEAD_VERSIONS)}")
+    return head
+
+
 def build_tokenizer(model_cfg: Any) -> PreTrainedTokenizerBase:
-    """The tokenizer a model config names, with the marker tokens added."""
+    """The tokenizer a model config names, with the marker tokens added (the entity markers for `pairs`)."""
     check_installed(model_cfg)
     source = model_cfg.tokenizer or model_cfg.pretrained
     if source is None:
         raise StanceError("model config needs `pretrained` or `tokenizer`")
     tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(source))
     add_marker_tokens(tokenizer)
+    if model_head(model_cfg) == "pairs":
+        tokenizer.add_tokens(list(ENTITY_MARKERS), special_tokens=True)
     return tokenizer
 
 
-def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> PreTrainedModel:
-    """A sequence classifier over the three stances: pretrained weights, or random ones from `init`."""
+def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> torch.nn.Module:
+    """A sequence classifier over the three stances (or, for `model.head=pairs`, an encoder under a pair head):
+    pretrained weights, or random ones from `init`."""
     labels = {"num_labels": len(STANCES), "id2label": ID2LABEL, "label2id": LABEL2ID}
+    if encoding.head == "pairs":
+        return _build_pair_model(model_cfg, tokenizer, encoding)
     if model_cfg.pretrained is not None:
         model = AutoModelForSequenceClassification.from_pretrained(resolve_pretrained(model_cfg.pretrained), **labels)
     else:
@@ -78,6 +94,20 @@ def build_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encoding: En
     model.resize_token_embeddings(len(tokenizer))
     setattr(model.config, STANCE_CONFIG_KEY, encoding.to_dict())
     return model
+
+
+def _build_pair_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encoding: EncodingConfig) -> PairStanceModel:
+    """An encoder (pretrained, or random from the config's `init`) under a new pair head."""
+    if model_cfg.pretrained is not None:
+        encoder = AutoModel.from_pretrained(resolve_pretrained(model_cfg.pretrained), add_pooling_layer=False)
+    else:
+        init = dict(model_cfg.init)
+        config = AutoConfig.for_model(init.pop("model_type"), vocab_size=len(tokenizer), **init)
+        encoder = AutoModel.from_config(config, add_pooling_layer=False)
+    encoder.resize_token_embeddings(len(tokenizer))
+    encoder.config.id2label, encoder.config.label2id = dict(ID2LABEL), dict(LABEL2ID)
+    setattr(encoder.config, STANCE_CONFIG_KEY, encoding.to_dict())
+    return PairStanceModel(encoder)
 
 
 def check_model_folder(path: str | Path) -> Path:
@@ -97,10 +127,12 @@ def check_model_folder(path: str | Path) -> Path:
     encoding = config.get(STANCE_CONFIG_KEY)
     if encoding is None:
         raise ModelFolderError(f"{folder} is not a stance model (config.json has no {STANCE_CONFIG_KEY!r})")
-    if encoding.get("version") != ENCODING_VERSION:
+    head = encoding.get("head", "cross")
+    if head not in HEAD_VERSIONS or encoding.get("version") != HEAD_VERSIONS[head]:
         raise ModelFolderError(
-            f"{folder} uses input format version {encoding.get('version')}, this stance reads version "
-            f"{ENCODING_VERSION}; retrain the model or install the matching stance version"
+            f"{folder} uses input format version {encoding.get('version')} (head {head!r}), this stance reads "
+            f"{', '.join(f'version {v} ({h!r})' for h, v in HEAD_VERSIONS.items())}; "
+            "retrain the model or install the matching stance version"
         )
     if sorted(config.get("label2id", {})) != sorted(STANCES):
         raise ModelFolderError(f"{folder} predicts {sorted(config.get('label2id', {}))}, not {list(STANCES)}")
@@ -110,21 +142,33 @@ def check_model_folder(path: str | Path) -> Path:
 
 
 def weights_sha256(path: str | Path) -> str:
-    """The sha256 of a model folder's `model.safetensors`: what names the model a figure measured."""
-    return file_sha256(Path(path) / "model.safetensors")
+    """The sha256 of a model folder's `model.safetensors` (for a pair model, of it and `pair_head.safetensors`
+    in turn): what names the model a figure measured."""
+    folder = Path(path)
+    if not (folder / HEAD_FILE).is_file():
+        return file_sha256(folder / "model.safetensors")
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", HEAD_FILE):
+        digest.update(file_sha256(folder / name).encode())
+    return digest.hexdigest()
 
 
 def load_stance_model(
     path: str | Path, device: str = "auto"
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, EncodingConfig, torch.device]:
-    """Load a saved stance model, its tokenizer and its input format, on the chosen device."""
+) -> tuple[torch.nn.Module, PreTrainedTokenizerBase, EncodingConfig, torch.device]:
+    """Load a saved stance model (a cross-encoder, or a pair model), its tokenizer and input format, on `device`."""
     folder = check_model_folder(path)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    missing = [m for m in MARKERS if m not in tokenizer.get_vocab()]
+    config = AutoConfig.from_pretrained(str(folder))
+    encoding = EncodingConfig.from_dict(getattr(config, STANCE_CONFIG_KEY))
+    needed = ENTITY_MARKERS if encoding.head == "pairs" else MARKERS
+    missing = [m for m in needed if m not in tokenizer.get_vocab()]
     if missing:
         raise ModelFolderError(f"the tokenizer in {folder} lacks the marker tokens {missing}")
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-    encoding = EncodingConfig.from_dict(getattr(model.config, STANCE_CONFIG_KEY))
+    if encoding.head == "pairs":
+        model: torch.nn.Module = load_pair_model(folder)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder))
     dev = pick_device(device)
     model.to(dev).eval()
     return model, tokenizer, encoding, dev

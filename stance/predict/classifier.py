@@ -22,6 +22,7 @@ from stance.errors import StanceError
 from stance.files import atomic_path
 from stance.inference import Scorer, set_threads
 from stance.model import STANCE_CONFIG_KEY, load_stance_model
+from stance.pairhead import WindowScorer
 from stance.paths import resolve_path
 from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
 
@@ -77,14 +78,18 @@ class StanceClassifier:
         self.device = device
         self.gazetteer = gazetteer
         self.name = name
-        self.scorer = Scorer(
-            model,
-            device,
-            pad_token_id=tokenizer.pad_token_id,
-            precision=precision,
-            batch_size=batch_size,
-            padding_side=tokenizer.padding_side,
-        )
+        self.scorer: Scorer | WindowScorer
+        if encoding.head == "pairs":  # one pass per sentence window scores all of its pairs
+            self.scorer = WindowScorer(model, device, tokenizer, encoding, precision=precision, batch_size=batch_size)
+        else:
+            self.scorer = Scorer(
+                model,
+                device,
+                pad_token_id=tokenizer.pad_token_id,
+                precision=precision,
+                batch_size=batch_size,
+                padding_side=tokenizer.padding_side,
+            )
         self._local_gazetteers: dict[frozenset[str], Gazetteer] = {}
         self.source: Path | None = None  # the folder it was loaded from, whose card and config it saves along
         self.gazetteer_file: str | None = None  # the gazetteer's file, when loaded from one
@@ -198,9 +203,7 @@ class StanceClassifier:
 
     def encode(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[list[int]]]:
         """Model inputs of examples shaped like the builder's rows: one `encode_batch` call for all of them."""
-        columns = {key: [r.get(key) for r in rows] for key in rows[0]}
-        columns.setdefault("context", [""] * len(rows))
-        return encode_batch(columns, self.tokenizer, self.encoding)
+        return encode_batch(_columns(rows), self.tokenizer, self.encoding)
 
     def predict_proba(self, rows: Sequence[dict[str, Any]], show_progress: bool = False) -> torch.Tensor:
         """Probabilities (n × 3, in `STANCES` order) for examples shaped like the builder's rows.
@@ -210,6 +213,8 @@ class StanceClassifier:
         """
         if len(rows) == 0:
             return torch.empty((0, len(STANCES)))
+        if isinstance(self.scorer, WindowScorer):
+            return self.scorer.score_rows(_columns(rows), show_progress=show_progress)
         return self.scorer.score(self.encode(rows), show_progress=show_progress)
 
     def _row(self, text: str, actor: str, target: str, context: str) -> dict[str, Any]:
@@ -344,6 +349,13 @@ class StanceClassifier:
                     **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as columns (the first row's keys), with an empty context where the rows have none."""
+    columns = {key: [r.get(key) for r in rows] for key in rows[0]}
+    columns.setdefault("context", [""] * len(rows))
+    return columns
 
 
 def _peek(items: Iterable[T]) -> tuple[T | None, Iterable[T]]:

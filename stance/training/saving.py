@@ -21,6 +21,7 @@ from stance.dataset.build import format_table, training_gazetteer
 from stance.dataset.found import mention_finder_folder, uses_found_pairs
 from stance.decision import save_decision
 from stance.files import atomic_path
+from stance.pairhead import PairStanceModel
 from stance.paths import resolve_path
 from stance.schema import STANCES
 
@@ -56,7 +57,11 @@ def save_folder_atomically(trainer: Trainer, output_dir: str | Path, extra: Call
         with atomic_path(final) as staging:
             staging.mkdir(parents=True)
             (staging / ".incomplete").touch()
-            trainer.save_model(str(staging))
+            if isinstance(trainer.model, PairStanceModel):  # the encoder as transformers saves it, the head beside
+                trainer.model.save_pretrained(staging)
+                trainer.processing_class.save_pretrained(str(staging))
+            else:
+                trainer.save_model(str(staging))
             # Trainer pickles its arguments; the folder carries the resolved config as YAML instead.
             (staging / "training_args.bin").unlink(missing_ok=True)
             extra(staging)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from datasets import Dataset
@@ -24,6 +25,7 @@ from stance.training.trainer import encode_dataset
 log = logging.getLogger(__name__)
 
 SELECTION_METRIC = "corpus_mean_macro_f1"
+IGNORED = -100  # the padding of per-window predictions
 
 
 def metrics_by_corpus(
@@ -43,9 +45,8 @@ def metrics_by_corpus(
     on_path = on_path or bool(missed.any())
 
     def compute(prediction: EvalPrediction) -> dict[str, float]:
-        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        y_true = np.asarray(prediction.label_ids)
-        compute.scored.append((np.asarray(logits), y_true))  # type: ignore[attr-defined]
+        logits, y_true = flat_predictions(prediction.predictions, prediction.label_ids)
+        compute.scored.append((logits, y_true))  # type: ignore[attr-defined]
         y_pred = np.asarray(logits).argmax(-1)
         if on_path:
             y_pred = np.where(missed, NEUTRAL, y_pred)
@@ -110,8 +111,21 @@ def chosen_predictions(
     if recorded and len(recorded) == len(evals) and trainer.state.best_metric in values:
         return recorded[values.index(trainer.state.best_metric)]
     output = trainer.predict(encoded)
-    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
-    return np.asarray(logits), np.asarray(output.label_ids)
+    return flat_predictions(output.predictions, output.label_ids)
+
+
+def flat_predictions(predictions: Any, label_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """An evaluation's logits (n × labels) and labels (n), in order.
+
+    The pair model's come per window (windows × pairs × labels, padded with -100,
+    `stance.training.pairs.PairTrainer`): they are flattened, padding dropped, in window order.
+    """
+    logits = np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions)
+    labels = np.asarray(label_ids)
+    if labels.ndim == 2:
+        keep = labels != IGNORED
+        return logits[keep], labels[keep]
+    return logits, labels
 
 
 def selection_split(available: set[str]) -> str | None:

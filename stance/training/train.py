@@ -17,10 +17,11 @@ from transformers.trainer_utils import get_last_checkpoint
 from stance.dataset.build import dataset_from_config, label_table, sampling_weights
 from stance.dataset.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
 from stance.decision import NEUTRAL, fit_decision
-from stance.encoding import EncodingConfig
+from stance.encoding import HEAD_VERSIONS, EncodingConfig
 from stance.errors import Problem, StanceError
 from stance.metrics import classification_report
-from stance.model import build_model, build_tokenizer, pick_device
+from stance.model import build_model, build_tokenizer, model_head, pick_device
+from stance.pairhead import WindowCollator
 from stance.schema import SPLITS, STANCES
 from stance.training.distill import (
     GOLD,
@@ -30,6 +31,7 @@ from stance.training.distill import (
     teacher_folders,
 )
 from stance.training.loss import LOSS_WEIGHT, class_weights, order_weights
+from stance.training.pairs import PairTrainer, check_pairs_recipe, window_dataset, window_selection_set
 from stance.training.sampler import pair_groups
 from stance.training.saving import save_model_folder
 from stance.training.selection import (
@@ -58,12 +60,17 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     distill = distill_options(cfg) if teachers else None
     dataset = _training_data(cfg, dataset, skipped, bool(distill and distill.unlabelled))
     device = pick_device(str(cfg.train.device))
+    head = model_head(cfg.model)
     encoding = EncodingConfig(
+        version=HEAD_VERSIONS[head],
         max_length=int(cfg.model.max_length),
         context_sentences=int(cfg.data.context_sentences),
         markers=bool(cfg.model.markers),
         context_pairs=int(cfg.data.get("context_pairs", 0)),
+        head=head,
     )
+    if head == "pairs":
+        check_pairs_recipe(cfg, bool(teachers))
     tokenizer = build_tokenizer(cfg.model)
     select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
     if uses_found_pairs(cfg.data) and select_on != "dev":
@@ -71,26 +78,35 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     train_set = _train_set(cfg, dataset, teachers)
     by_order = LOSS_WEIGHT in train_set.column_names
     # Held-out splits are not encoded: training neither scores nor looks at them.
-    encoded = {"train": encode_dataset(train_set, tokenizer, encoding)}
+    if head == "pairs":
+        encoded = {"train": window_dataset(train_set, tokenizer, encoding)[0]}
+        choose_set = window_selection_set
+    else:
+        encoded = {"train": encode_dataset(train_set, tokenizer, encoding)}
+        choose_set = selection_set
     if select_on:
-        dataset[select_on], encoded[select_on] = selection_set(dataset[select_on], tokenizer, encoding)
+        dataset[select_on], encoded[select_on] = choose_set(dataset[select_on], tokenizer, encoding)
     args = training_arguments(
-        cfg, select_on is not None, device, metric=SELECTION_METRIC, keep_columns=bool(teachers) or by_order
+        cfg,
+        select_on is not None,
+        device,
+        metric=SELECTION_METRIC,
+        keep_columns=bool(teachers) or by_order or head == "pairs",
     )
     scored = metrics_by_corpus(
         list(dataset[select_on]["corpus"]) if select_on else None,
         list(dataset[select_on]["origin"]) if select_on else None,
         on_path=select_on == "dev" and uses_found_pairs(cfg.data),
     )
-    trainer = StanceTrainer(
-        **_sampling(cfg, train_set, teachers),
+    trainer = (PairTrainer if head == "pairs" else StanceTrainer)(
+        **_sampling(cfg, train_set, teachers, windows=head == "pairs"),
         distill=distill,
         model=build_model(cfg.model, tokenizer, encoding),
         args=args,
         train_dataset=encoded["train"],
         eval_dataset=encoded.get(select_on) if select_on else None,
         processing_class=tokenizer,
-        data_collator=Collator(tokenizer),
+        data_collator=WindowCollator(tokenizer) if head == "pairs" else Collator(tokenizer),
         compute_metrics=scored,
     )
     resume = None
@@ -136,9 +152,17 @@ def _train_set(cfg: Any, dataset: DatasetDict, teachers: list[Any]) -> Dataset:
     return train_set.add_column(LOSS_WEIGHT, weights)
 
 
-def _sampling(cfg: Any, train_set: Dataset, teachers: list[Any]) -> dict[str, Any]:
-    """The trainer's sampler and loss weights: pair groups, a mix's per-corpus draws, and the class weights."""
+def _sampling(cfg: Any, train_set: Dataset, teachers: list[Any], windows: bool = False) -> dict[str, Any]:
+    """The trainer's sampler and loss weights: pair groups, a mix's per-corpus draws, and the class weights.
+
+    With `windows` (the pair model) the examples drawn are sentence windows: only the class weights apply.
+    """
     corpus_weights = sampling_weights(cfg.data)
+    if windows:
+        if corpus_weights:
+            log.warning("model.head=pairs draws sentence windows: a mix's per-corpus weights are not applied")
+        weights = class_weights(list(train_set["label"]), str(cfg.train.class_weights), None)
+        return {"groups": None, "draws": None, "length_grouped": False, "class_weight": weights}
     draws = [corpus_weights.get(c, 1.0) for c in train_set["corpus"]] if corpus_weights else None
     gold = train_set[GOLD] if teachers else [1.0] * len(train_set)
     weights = class_weights(

@@ -1,0 +1,162 @@
+"""The one-pass pair model (model.head=pairs): window encoding, scoring, training, and its model folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from stance.actors.pairs import co_mentioned_pairs, pair_examples
+from stance.encoding import EncodingConfig
+from stance.windows import ENTITY_CLOSE, ENTITY_OPEN, SENT, encode_windows
+
+SENTENCES = [
+    "Leaders met in Beijing on Thursday.",
+    "China and Russia called on the United States to stop threatening North Korea.",
+]
+PAIRS_ENCODING = EncodingConfig(version=2, max_length=64, context_sentences=1, head="pairs")
+
+
+def _rows(gazetteer, sentences=SENTENCES, index=1, context=1):
+    mentions = gazetteer.actor_mentions(sentences[index])
+    return pair_examples("a1", sentences, index, mentions, co_mentioned_pairs(mentions), context)
+
+
+def _columns(rows):
+    return {key: [r[key] for r in rows] for key in rows[0]}
+
+
+@pytest.fixture(scope="module")
+def pair_tokenizer():
+    from helpers import apply_config
+
+    from stance.model import build_tokenizer
+
+    cfg = apply_config("train", "model=tiny", "model.head=pairs")
+    return build_tokenizer(cfg.model)
+
+
+@pytest.fixture(scope="module")
+def pair_model(pair_tokenizer):
+    from helpers import apply_config
+
+    from stance.model import build_model
+
+    torch.manual_seed(0)
+    cfg = apply_config("train", "model=tiny", "model.head=pairs")
+    return build_model(cfg.model, pair_tokenizer, PAIRS_ENCODING).eval()
+
+
+def test_a_sentence_is_one_window_with_every_actor_marked_and_listed(gazetteer, pair_tokenizer) -> None:
+    rows = _rows(gazetteer)
+    actors = {r["actor"] for r in rows}
+    assert len(actors) >= 3 and len(rows) == len(actors) * (len(actors) - 1)
+    out = encode_windows(_columns(rows), pair_tokenizer, PAIRS_ENCODING)
+    assert len(out["input_ids"]) == 1  # one encoder pass scores all the sentence's pairs
+    ids = out["input_ids"][0]
+    vocab = pair_tokenizer.get_vocab()
+    assert ids.count(vocab[SENT]) == 1 and len(ids) <= PAIRS_ENCODING.max_length
+    positions = out["entity_positions"][0]
+    assert len(positions) == len(actors)
+    for places in positions:  # each actor: its mention in the sentence and its listed name
+        assert len(places) == 2 and all(ids[p] == vocab[ENTITY_OPEN] for p in places)
+    assert ids.count(vocab[ENTITY_OPEN]) == ids.count(vocab[ENTITY_CLOSE]) == 2 * len(actors)
+    pairs = list(zip(out["pair_actor"][0], out["pair_target"][0], strict=True))
+    assert len(set(pairs)) == len(rows) and all((t, a) in pairs for a, t in pairs)  # both directions, apart
+    assert sorted(out["row_index"][0]) == list(range(len(rows)))
+    text = pair_tokenizer.decode(ids)
+    assert "beijing" in text.lower()  # the sentence before, as context
+
+
+def test_a_long_sentence_is_cut_around_its_mentions(gazetteer, pair_tokenizer) -> None:
+    filler = " ".join(["the talks went on"] * 40)
+    sentences = [f"{filler}. China criticised Russia. {filler}."]
+    rows = _rows(gazetteer, sentences, index=0, context=0)
+    out = encode_windows(_columns(rows), pair_tokenizer, PAIRS_ENCODING)
+    ids = out["input_ids"][0]
+    vocab = pair_tokenizer.get_vocab()
+    assert len(ids) <= PAIRS_ENCODING.max_length
+    for places in out["entity_positions"][0]:
+        assert len(places) == 2 and all(ids[p] == vocab[ENTITY_OPEN] for p in places)
+
+
+def test_scores_do_not_depend_on_batching_and_direction_is_scored_apart(gazetteer, pair_tokenizer, pair_model):
+    from stance.pairhead import WindowScorer
+
+    rows = _rows(gazetteer) + _rows(gazetteer, SENTENCES[::-1], index=0)
+    scorer = WindowScorer(pair_model, torch.device("cpu"), pair_tokenizer, PAIRS_ENCODING, batch_size=8)
+    together = scorer.score_rows(_columns(rows))
+    alone = torch.cat([scorer.score_rows(_columns([r])) for r in rows])
+    assert together.shape == (len(rows), 3)
+    assert torch.allclose(together.sum(-1), torch.ones(len(rows)), atol=1e-5)
+    # Alone, a pair's window lists only its own two actors: a different input, so only batching is compared.
+    by_window = torch.cat([scorer.score_rows(_columns(_rows(gazetteer))), scorer.score_rows(_columns(rows[-2:]))])
+    assert torch.allclose(together[: len(by_window) - 2], by_window[:-2], atol=1e-5)
+    assert not torch.allclose(together, alone, atol=1e-6)
+    a_b = {(r["actor"], r["target"]): p for r, p in zip(rows, together, strict=True)}
+    assert any(not torch.allclose(p, a_b[(t, a)], atol=1e-6) for (a, t), p in a_b.items())
+
+
+def test_pair_recipe_refuses_what_it_does_not_support(tmp_path: Path) -> None:
+    from helpers import train_config
+
+    from stance.errors import StanceError
+    from stance.training.pairs import check_pairs_recipe
+
+    with pytest.raises(StanceError, match="teacher"):
+        check_pairs_recipe(train_config(tmp_path, "model.head=pairs"), distilling=True)
+    with pytest.raises(StanceError, match="order_weights"):
+        check_pairs_recipe(train_config(tmp_path, "model.head=pairs", "train.order_weights=balanced"), False)
+    with pytest.raises(StanceError, match=re.escape("model.head='windows'")):
+        from stance.model import model_head
+
+        model_head({"head": "windows"})
+
+
+def test_trained_on_the_path_pairs_it_chooses_on_dev_saves_loads_and_predicts(tmp_path: Path, tiny_finder) -> None:
+    from datasets import Dataset
+    from helpers import train_config
+    from transformers import AutoModel
+
+    from stance.actors.gazetteer import load_gazetteer
+    from stance.dataset.build import FEATURES, BuildOptions, dataset_from_config
+    from stance.dataset.found import found_rows, load_finder, training_builder
+    from stance.errors import StanceError
+    from stance.model import weights_sha256
+    from stance.paths import file_sha256
+    from stance.predict.classifier import StanceClassifier
+    from stance.readers import read_articles
+    from stance.training.train import train
+
+    finder_dir = tiny_finder[0]
+    cfg = train_config(tmp_path, "model.head=pairs", "data.pairs=found", f"finder={finder_dir}", "train.epochs=4")
+    dataset = dataset_from_config(cfg, builder=training_builder(cfg))
+    gazetteer = load_gazetteer(cfg.data.gazetteer)
+    articles = [a for a in read_articles(cfg.data, gazetteer) if a.split == "train"]
+    dev = found_rows(articles, gazetteer, load_finder(finder_dir), BuildOptions(context_sentences=2), "dev")
+    dataset["dev"] = Dataset.from_list(dev, features=FEATURES)
+    metrics = train(cfg, dataset)
+    folder = Path(cfg.output_dir)
+    assert metrics["selected_on"] == "dev" and metrics["decision"]["n"] == len(dev)  # every dev pair, scored once
+    assert metrics["loss_history"][-1] < metrics["loss_history"][0]
+    assert (folder / "pair_head.safetensors").is_file() and (folder / "mentions").is_dir()
+    AutoModel.from_pretrained(str(folder))  # the encoder loads with plain transformers
+    assert weights_sha256(folder) != file_sha256(folder / "model.safetensors")  # the head is part of the name
+
+    classifier = StanceClassifier.from_pretrained(folder, actors="auto")
+    assert classifier.encoding.head == "pairs" and classifier.mention_finder is not None
+    rows = list(classifier.predict(articles))
+    assert rows and {r.stance for r in rows} <= {"support", "oppose", "neutral"}
+    sentence = "China criticised Russia over the talks."
+    first = classifier.predict(sentence, "China", "Russia")
+    again = StanceClassifier.from_pretrained(classifier.save_pretrained(tmp_path / "copy"))
+    assert again.predict(sentence, "China", "Russia").probabilities == pytest.approx(first.probabilities, abs=1e-6)
+
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    (broken / "pair_head.safetensors").unlink()
+    with pytest.raises(StanceError, match=re.escape("pair_head.safetensors")):
+        StanceClassifier.from_pretrained(broken)

@@ -37,7 +37,7 @@ from stance.errors import StanceError
 from stance.inference import check_precision, fixed_precision, length_batches, runner_at
 from stance.progress import progress
 from stance.schema import STANCES
-from stance.windows import WINDOW_COLUMNS, encode_windows
+from stance.windows import PAIR_VALUES, WINDOW_COLUMNS, encode_windows
 
 HEAD_FILE = "pair_head.safetensors"
 HEAD_FORMAT = {"format": "stance-pair-head", "version": "1"}
@@ -144,6 +144,7 @@ def collate_windows(
     targets: list[int] = []
     windows: list[int] = []
     labels: list[int] = []
+    values: dict[str, list[Any]] = {c: [] for c in PAIR_VALUES if c in features}
     for b, i in enumerate(idx):
         n = len(features["input_ids"][i])
         ids[b, :n] = features["input_ids"][i]
@@ -157,6 +158,8 @@ def collate_windows(
         windows += [b] * len(features["pair_actor"][i])
         if "labels" in features:
             labels += list(features["labels"][i])
+        for column, kept in values.items():
+            kept += list(features[column][i])
     most = max(len(p) for p in positions)
     entity_index = np.zeros((len(positions), most), dtype=np.int64)
     entity_mask = np.zeros((len(positions), most), dtype=bool)
@@ -176,6 +179,8 @@ def collate_windows(
         batch["token_type_ids"] = types
     if "labels" in features:
         batch["labels"] = np.asarray(labels, dtype=np.int64)
+    for column, kept in values.items():
+        batch[column] = np.asarray(kept, dtype=np.float32)
     return {key: torch.from_numpy(value).to(device) for key, value in batch.items()}
 
 
@@ -186,7 +191,7 @@ class WindowCollator:
         self.pad_token_id = int(tokenizer.pad_token_id or 0)
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        keys = [k for k in features[0] if k in ("input_ids", "token_type_ids", "labels", *WINDOW_COLUMNS)]
+        keys = [k for k in features[0] if k in ("input_ids", "token_type_ids", "labels", *WINDOW_COLUMNS, *PAIR_VALUES)]
         columns = {k: [f[k] for f in features] for k in keys}
         return collate_windows(columns, range(len(features)), self.pad_token_id, torch.device("cpu"))
 

@@ -98,6 +98,12 @@ class PairPrediction:
     target_code: str = ""
     actor_affiliation: str = ""
     target_affiliation: str = ""
+    # Where the actor's and the target's mentions are in `sentence` (character offsets, end exclusive; -1 where
+    # that end is not marked there, as when it is named in an earlier sentence): what the report highlights.
+    actor_start: int = -1
+    actor_end: int = -1
+    target_start: int = -1
+    target_end: int = -1
     # The article's own metadata, when the input has it: what reports group and cite by.
     date: str = ""
     source: str = ""
@@ -129,4 +135,10 @@ OPTIONAL_FIELDS = (
     "source",
     "url",
 )
-ARTICLE_FIELDS = ("date", "source", "url")  # copied from the article onto each of its rows
+ARTICLE_FIELDS = ("date", "source", "url")
+SPAN_FIELDS = (
+    "actor_start",
+    "actor_end",
+    "target_start",
+    "target_end",
+)  # -1 where unknown; absent in older files  # copied from the article onto each of its rows

@@ -32,6 +32,9 @@ NAME_TOKENS = 8  # tokens kept of each listed name
 NAMES_SHARE = 0.4  # at most this share of the window goes to the list of names
 # The columns a window carries besides the token ids (lists per window; `labels` only when the rows have a label).
 WINDOW_COLUMNS = ("entity_positions", "pair_actor", "pair_target", "row_index")
+# Per-pair values carried through to the batch when the rows have them: a distillation's teacher
+# probabilities and has-a-gold-label flag (stance.training.distill).
+PAIR_VALUES = ("teacher", "gold")
 
 
 @dataclass
@@ -124,7 +127,7 @@ def encode_windows(
     Columns, one entry per window: `input_ids`, `attention_mask` (and `token_type_ids` when the model takes
     them), `entity_positions` (per actor, the positions of its [E] markers), `pair_actor` and `pair_target`
     (per pair, the indices of its ends among the actors), `row_index` (per pair, the row it scores), and
-    `labels` (per pair) when the rows have a `label` column.
+    `labels` (per pair) when the rows have a `label` column, and the rows' `PAIR_VALUES` (per pair).
     """
     windows = group_windows(rows, context=config.context_sentences > 0)
     vocab = tokenizer.get_vocab()
@@ -144,6 +147,9 @@ def encode_windows(
     labels = rows.get("label")
     if labels is not None:
         out["labels"] = []
+    carried = [c for c in PAIR_VALUES if c in rows]
+    for column in carried:
+        out[column] = []
     names_room = int(config.max_length * NAMES_SHARE)
     for window in windows:
         listed: list[int] = []
@@ -177,6 +183,8 @@ def encode_windows(
         out["row_index"].append(list(window.rows))
         if labels is not None:
             out["labels"].append([int(labels[k]) for k in window.rows])
+        for column in carried:
+            out[column].append([rows[column][k] for k in window.rows])
     return out
 
 

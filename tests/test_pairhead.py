@@ -106,10 +106,8 @@ def test_pair_recipe_refuses_what_it_does_not_support(tmp_path: Path) -> None:
     from stance.errors import StanceError
     from stance.training.pairs import check_pairs_recipe
 
-    with pytest.raises(StanceError, match="teacher"):
-        check_pairs_recipe(train_config(tmp_path, "model.head=pairs"), distilling=True)
     with pytest.raises(StanceError, match="order_weights"):
-        check_pairs_recipe(train_config(tmp_path, "model.head=pairs", "train.order_weights=balanced"), False)
+        check_pairs_recipe(train_config(tmp_path, "model.head=pairs", "train.order_weights=balanced"))
     with pytest.raises(StanceError, match=re.escape("model.head='windows'")):
         from stance.model import model_head
 

@@ -158,6 +158,7 @@ def test_ray_rows_equal_local_rows(first_run, reference) -> None:
     for name in ("articles", "articles_without_pairs", "pairs"):
         assert result[name] == counts[name], name
     assert counts["articles_without_pairs"] == 1
+    assert len(result["articles_without_pairs_ids"]) == 1  # named, as engine=local names them
 
 
 def test_bad_shard_is_reported_and_the_good_ones_land(first_run, reference, shards) -> None:

@@ -34,6 +34,10 @@ def _row(article, index, actor, target, stance, ps, po, date, source, actor_aff=
         model="tiny",
         actor_affiliation=actor_aff,
         target_affiliation=target_aff,
+        actor_start=0,
+        actor_end=len(actor),
+        target_start=len(actor) + 5,
+        target_end=len(actor) + 5 + len(target),
         date=date,
         source=source,
         url=f"https://news.example/{article}",
@@ -179,6 +183,38 @@ def test_evidence_keeps_the_most_confident_sentences_per_edge(corpus: Path, tmp_
     report(corpus / "rows.jsonl", tmp_path / "one", "report.evidence=1", "report.bootstrap=10")
     one = (tmp_path / "one" / "evidence.jsonl").read_text().splitlines()
     assert len([e for e in map(json.loads, one) if e["actor"] == "Joe Biden"]) == 2  # one oppose, one support
+
+
+def test_evidence_marks_the_words_read_as_actor_and_target_with_the_names_they_resolved_to(corpus) -> None:
+    from stance.report.page import marked_sentence
+
+    lines = [json.loads(line) for line in (corpus / "out" / "evidence.jsonl").read_text().splitlines()]
+    assert all(e["actor_start"] == 0 and e["target_end"] > e["target_start"] > e["actor_end"] for e in lines)
+    page = (corpus / "out" / "index.html").read_text(encoding="utf-8")
+    assert '<mark class=actor title="actor: Joe Biden">Joe Biden</mark> and <mark class=target' in page
+    sentence = "Senate Republicans believe a vote to acquit is due."
+    e = {"sentence": sentence, "actor": "Donald Trump", "target": "United States Congress"}
+    shown = marked_sentence({**e, "actor_start": -1, "actor_end": -1, "target_start": 0, "target_end": 6})
+    assert shown.startswith('<mark class=target title="target: United States Congress">Senate</mark>')
+    assert "[United States Congress]" in shown  # the resolved name beside the surface word
+    assert "actor Donald Trump named elsewhere" in shown
+    assert marked_sentence({**e, "actor_start": None, "actor_end": None, "target_start": 90, "target_end": 99}) == (
+        sentence + " <span class=meta>(actor Donald Trump named elsewhere; target United States Congress named "
+        "elsewhere)</span>"
+    )  # offsets a file does not have, or that do not fit the sentence, mark nothing
+
+
+def test_articles_without_an_actor_pair_are_named_in_the_report(corpus: Path, tmp_path: Path) -> None:
+    import shutil
+
+    rows = shutil.copy(corpus / "rows.jsonl", tmp_path / "rows.jsonl")
+    run = {"articles": 5, "articles_without_pairs": 1, "articles_without_pairs_ids": ["breitbart-7"]}
+    (tmp_path / "rows.summary.json").write_text(json.dumps({"run": run}), encoding="utf-8")
+    facts = report(rows, tmp_path / "out", "report.bootstrap=10")
+    assert facts["articles_without_pairs"] == ["breitbart-7"]
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "Articles without an actor pair" in page and "breitbart-7" in page
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["articles_without_pairs"] == ["breitbart-7"]
 
 
 def test_network_files_open_in_networkx(corpus: Path) -> None:

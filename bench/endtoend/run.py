@@ -35,8 +35,9 @@ def row(
     gazetteer: str | None,
     references: bool = False,
     context_pairs: int | None = None,
+    data: tuple[str, ...] = ("data=seesaw",),
 ) -> dict[str, Any]:
-    """One model's figures on `split` (`context_pairs` None: as the model was trained)."""
+    """One model's figures on `split` (`context_pairs` None: as the model was trained; `data`: the corpus)."""
     from omegaconf import OmegaConf
 
     extra = ["pairs=both", "actors=auto", "bootstrap_resamples=1000", f"references={str(references).lower()}"]
@@ -44,7 +45,7 @@ def row(
         extra.append(f"context_pairs={context_pairs}")
     if gazetteer:
         extra.append(f"gazetteer={gazetteer}")
-    r = evaluation(folder, ["data=seesaw"], split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
+    r = evaluation(folder, list(data), split, f"outputs/bench/endtoend/{label}-{split}", tuple(extra))
     path, model = r["prediction_path"], r["systems"]["model"]
     config = ROOT / folder / "training_config.yaml"
     trained = OmegaConf.load(config) if config.exists() else {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import BENCH, ROOT, commit, date, hardware, offline, repo_relative
@@ -25,7 +26,7 @@ offline()
 BATCH = 32
 
 
-def dev_articles(split: str) -> list[Any]:
+def dev_articles(split: str, data: tuple[str, ...]) -> list[Any]:
     """The split's SEESAW articles as a user hands them in (text re-split), as `stance-evaluate` reads them."""
     from hydra import compose, initialize_config_dir
 
@@ -36,7 +37,7 @@ def dev_articles(split: str) -> list[Any]:
     from stance.readers import read_articles
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("evaluate", overrides=["model_dir=unused", "data=seesaw", f"split={split}"])
+        cfg = compose("evaluate", overrides=["model_dir=unused", *data, f"split={split}"])
     options = build_options(cfg.data, int(cfg.seed))
     articles = read_articles(cfg.data, load_gazetteer(cfg.data.gazetteer))
     return path_articles([a for a in articles if split_of(a, options) == split])
@@ -50,7 +51,7 @@ def plain_pass_limit(folder: str, articles: list[Any]) -> dict[str, Any]:
     from stance.inference import length_batches
 
     tokenizer = AutoTokenizer.from_pretrained(str(ROOT / folder))
-    encoder = AutoModel.from_pretrained(str(ROOT / folder)).eval()
+    encoder = AutoModel.from_pretrained(str(ROOT / folder), add_pooling_layer=False).eval()
     before = [a.sentences[i - 1] if i else "" for a in articles for i in range(len(a.sentences))]
     sentences = [s for a in articles for s in a.sentences]
     started = time.perf_counter()
@@ -122,17 +123,22 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.onepass", description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="dev")
     parser.add_argument("--gazetteer", default=None)
+    parser.add_argument("--data", action="append", default=[], help="a data override, after data=seesaw unless one names data=")
+    parser.add_argument("--limit-model", default=None, help="the encoder of the plain-pass limit (default: the first)")
+    parser.add_argument("--out", default=str(BENCH / "onepass"), help="where results and README.md go")
     parser.add_argument("models", nargs="+", help="label=model folder (the cross-encoder first)")
     args = parser.parse_args(argv)
     from stance.encoding import EncodingConfig
 
-    articles = dev_articles(args.split)
-    first = args.models[0].partition("=")[2]
+    data = tuple(args.data) if any(d.startswith("data=") for d in args.data) else ("data=seesaw", *args.data)
+    articles = dev_articles(args.split, data)
+    if not articles:
+        raise SystemExit(f"no {args.split} articles in {' '.join(data)}")
     report: dict[str, Any] = {"split": args.split, "articles": len(articles), "rows": {}}
-    report["limit"] = plain_pass_limit(first, articles)
+    report["limit"] = plain_pass_limit(args.limit_model or args.models[0].partition("=")[2], articles)
     for item in args.models:
         label, _, folder = item.partition("=")
-        measured = row(label, folder, args.split, args.gazetteer)
+        measured = row(label, folder, args.split, args.gazetteer, data=data)
         config = json.loads((ROOT / folder / "config.json").read_text())
         measured["head"] = EncodingConfig.from_dict(config["stance_encoding"]).head
         measured["training_minutes"] = training_minutes(folder)
@@ -143,7 +149,8 @@ def main(argv: list[str]) -> None:
         "hardware": hardware(),
         "command": repo_relative(" ".join(["python", "-m", "bench.onepass", *argv])),
     }
-    folder = BENCH / "onepass"
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / f"results-{args.split}.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))

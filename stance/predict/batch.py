@@ -29,7 +29,14 @@ from stance.paths import file_sha256, resolve_path
 from stance.predict.aggregate import write_summary_stream
 from stance.predict.classifier import StanceClassifier, sentence_groups
 from stance.predict.commitlog import CommitLog, Resumed, progress_path
-from stance.predict.outputs import ROW_GROUP_ROWS, PredictionWriter, output_kind, read_predictions, write_parquet
+from stance.predict.outputs import (
+    NAMED_WITHOUT_PAIRS,
+    ROW_GROUP_ROWS,
+    PredictionWriter,
+    output_kind,
+    read_predictions,
+    write_parquet,
+)
 from stance.progress import progress
 from stance.schema import OUTPUT_FIELDS, Article, PairPrediction
 
@@ -37,7 +44,6 @@ log = logging.getLogger(__name__)
 
 BATCH_SENTENCES = 2000  # sentences read ahead and scored together (the classifier batches pairs across articles)
 
-NAMED_WITHOUT_PAIRS = 1000  # article ids without an actor pair listed in the summary (the count is always whole)
 RUN_COUNTS = ("articles", "articles_without_pairs", "pairs", "failed_inputs")
 
 

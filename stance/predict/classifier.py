@@ -24,7 +24,15 @@ from stance.inference import Scorer, set_threads
 from stance.model import STANCE_CONFIG_KEY, load_stance_model
 from stance.pairhead import WindowScorer
 from stance.paths import resolve_path
-from stance.schema import ARTICLE_FIELDS, OPTIONAL_FIELDS, STANCES, Article, PairPrediction, StancePrediction
+from stance.schema import (
+    ARTICLE_FIELDS,
+    OPTIONAL_FIELDS,
+    SPAN_FIELDS,
+    STANCES,
+    Article,
+    PairPrediction,
+    StancePrediction,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -346,6 +354,7 @@ class StanceClassifier:
                     p_neutral=p[2],
                     model=self.name,
                     **{key: row.get(key, "") for key in OPTIONAL_FIELDS if key not in ARTICLE_FIELDS},
+                    **{key: int(row.get(key, -1)) for key in SPAN_FIELDS},
                     **{key: getattr(article, key) or "" for key in ARTICLE_FIELDS},
                 )
                 k += 1

@@ -15,10 +15,12 @@ from typing import Any
 
 from stance.errors import StanceError, display_path
 from stance.files import atomic_path
-from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, PairPrediction
+from stance.schema import OPTIONAL_FIELDS, OUTPUT_FIELDS, SPAN_FIELDS, PairPrediction
 
 OUTPUT_KINDS = ("jsonl", "csv", "parquet")
 ROW_GROUP_ROWS = 100_000  # a Parquet row group closes at the first article boundary past this many rows
+
+NAMED_WITHOUT_PAIRS = 1000  # article ids without an actor pair listed in a summary (the count is always whole)
 
 
 def output_kind(path: Path) -> str:
@@ -35,6 +37,7 @@ def parquet_schema() -> Any:
 
     types = {"sentence_index": pa.int64(), "p_support": pa.float64(), "p_oppose": pa.float64()}
     types["p_neutral"] = pa.float64()
+    types |= {name: pa.int64() for name in SPAN_FIELDS}
     return pa.schema([(name, types.get(name, pa.string())) for name in OUTPUT_FIELDS])
 
 
@@ -129,6 +132,11 @@ def _text_rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:
         yield from csv.DictReader(handle) if kind == "csv" else (json.loads(line) for line in handle)
 
 
+def _offset(value: Any) -> int:
+    """A character offset as a prediction file holds it (a number, its text, or blank for unknown): -1 if unknown."""
+    return -1 if value is None or value == "" else int(value)
+
+
 def read_predictions(path: Path) -> Iterator[PairPrediction]:
     """The rows of a prediction file written by stance-predict (JSONL, CSV or Parquet), in order."""
     kind = output_kind(path)
@@ -136,8 +144,10 @@ def read_predictions(path: Path) -> Iterator[PairPrediction]:
     rows = _parquet_rows(path) if kind == "parquet" else _text_rows(path, kind)
     for number, row in enumerate(rows, start=1):
         try:
-            values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in OPTIONAL_FIELDS}
+            optional = (*OPTIONAL_FIELDS, *SPAN_FIELDS)
+            values = {key: row[key] for key in OUTPUT_FIELDS if key in row or key not in optional}
             values.update({key: values.get(key) or "" for key in OPTIONAL_FIELDS})
+            values.update({key: _offset(values.get(key)) for key in SPAN_FIELDS})
             values["sentence_index"] = int(values["sentence_index"])
             for key in ("p_support", "p_oppose", "p_neutral"):
                 values[key] = float(values[key])

@@ -61,6 +61,7 @@ from typing import Any
 
 from stance.errors import Problem, StanceError, display_path
 from stance.files import atomic_path, write_text_atomic
+from stance.predict.outputs import NAMED_WITHOUT_PAIRS
 from stance.predict.ray_manifest import (
     ERRORS,
     MANIFEST,
@@ -92,6 +93,7 @@ class _Progress:
     unreadable: bool = False
     counted: int = 0  # articles the pair stage has seen
     without_pairs: int = 0
+    without_pairs_ids: list[str] = field(default_factory=list)
     expected: int = 0  # pairs the pair stage found
     received: int = 0
     dropped: int = 0
@@ -131,6 +133,7 @@ def _write_shard(state: _Progress, manifest: Path) -> dict[str, Any]:
         "rows": table.num_rows,
         "articles": (state.articles or 0) - len(state.failed),
         "articles_without_pairs": state.without_pairs,
+        "articles_without_pairs_ids": state.without_pairs_ids[:NAMED_WITHOUT_PAIRS],
         "problems": state.problems,
         "precision": sorted(state.precisions),
     }
@@ -175,6 +178,7 @@ def _collect(batches: Iterable[Any], shards: list[Shard], manifest: Path) -> tup
                 state.counted += payload["articles"]
                 state.expected += payload["pairs"]
                 state.without_pairs += payload["without_pairs"]
+                state.without_pairs_ids += payload.get("without_pairs_ids", [])
             elif row["kind"] == "end":
                 state.articles = payload["articles"]
                 state.unreadable = bool(payload.get("unreadable"))
@@ -324,6 +328,9 @@ def _run_counts(
         "unreadable": len(unreadable),
         "articles": sum(e["articles"] for e in entries),
         "articles_without_pairs": sum(e["articles_without_pairs"] for e in entries),
+        "articles_without_pairs_ids": [i for e in entries for i in e.get("articles_without_pairs_ids", [])][
+            :NAMED_WITHOUT_PAIRS
+        ],
         "pairs": sum(e["rows"] for e in entries),
         "failed_inputs": len(problems),
         "output": str(output),

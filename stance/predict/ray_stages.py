@@ -205,10 +205,12 @@ class PairFinder:
         size = FIND_SENTENCES if self.classifier.mention_finder is not None else 1
         counts: dict[str, dict[str, int]] = {}
         pairs_of: dict[tuple[str, int], int] = {}
+        ids: dict[tuple[str, int], str] = {}
         for group in sentence_groups(parts, size, lambda p: len(p[3].article.sentences)):
             found = self.classifier.pairs_of_many([p[3].article for p in group])
             for (shard, seq, meta, part), rows in zip(group, found, strict=True):
                 n = pairs_of.setdefault((shard, seq), 0)
+                ids[(shard, seq)] = part.article_id
                 for example in rows:
                     index = part.article_index(example["sentence_index"])
                     if index is None:
@@ -219,11 +221,13 @@ class PairFinder:
                     out.append({"shard": shard, "kind": "pair", "article_seq": seq, "pair_seq": n, "payload": payload})
                     n += 1
                 pairs_of[(shard, seq)] = n
-        for (shard, _), n in pairs_of.items():
-            c = counts.setdefault(shard, {"articles": 0, "pairs": 0, "without_pairs": 0})
+        for (shard, seq), n in pairs_of.items():
+            c = counts.setdefault(shard, {"articles": 0, "pairs": 0, "without_pairs": 0, "without_pairs_ids": []})
             c["articles"] += 1
             c["pairs"] += n
             c["without_pairs"] += n == 0
+            if n == 0:  # named, not only counted, as engine=local names them
+                c["without_pairs_ids"].append(ids[(shard, seq)])
         out += [{"shard": s, "kind": "count", "payload": json.dumps(c)} for s, c in counts.items()]
         return rows_table(out, _stream_schema())
 

@@ -23,7 +23,13 @@ from stance.report.edges import LEVELS, SERIES_COLUMNS, chosen_pairs, column_equ
 from stance.report.evidence import evidence_for, write_evidence
 from stance.report.figures import actor_nodes, draw_network, draw_series, network_graph
 from stance.report.page import render_page
-from stance.report.predictions import connect, load_source_groups, open_predictions, prediction_files
+from stance.report.predictions import (
+    articles_without_pairs,
+    connect,
+    load_source_groups,
+    open_predictions,
+    prediction_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,8 @@ def build_report(cfg: Any) -> dict[str, Any]:
         if facts["rows"] == 0:
             raise StanceError(f"predictions {cfg.predictions}: no rows")
         facts.update(_corpus_facts(con))
+        # Articles with no actor pair have no rows: named from what stance-predict wrote beside the files.
+        facts["articles_without_pairs"] = articles_without_pairs(files)
         facts["interval_articles"] = int(options.interval_articles)
         edges = edge_table(con, options)
         timer.lap("edges and intervals")

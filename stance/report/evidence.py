@@ -18,7 +18,7 @@ def write_evidence(con: Any, path: Path, per_edge: int) -> int:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE evidence AS
         SELECT actor, target, stance, row_number() OVER w AS rank, round(p, 6) AS p, article_id, sentence_index,
-               sentence, date_text AS date, source, url
+               sentence, actor_start, actor_end, target_start, target_end, date_text AS date, source, url
         FROM (SELECT *, CASE stance WHEN 'support' THEN p_support ELSE p_oppose END AS p
               FROM rows WHERE stance IN ('support', 'oppose') AND actor <> target)
         WINDOW w AS (PARTITION BY actor, target, stance ORDER BY p DESC, article_id, sentence_index)

@@ -40,6 +40,7 @@ th { cursor: pointer; background: #f4f4f4; position: sticky; top: 0; }
 th[data-order=asc]::after { content: " ▲"; } th[data-order=desc]::after { content: " ▼"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .support { color: #1f5fa8; } .oppose { color: #b2262c; }
+mark.actor { background: #dce8f6; } mark.target { background: #f6dede; } .resolved { font-size: 0.85em; color: #555; }
 details summary { cursor: pointer; color: #555; }
 .meta { color: #666; font-size: 0.9em; }
 """
@@ -48,6 +49,36 @@ details summary { cursor: pointer; color: #555; }
 def _img(path: Path, alt: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def marked_sentence(e: dict[str, Any]) -> str:
+    """An evidence sentence as HTML, the words read as the actor and as the target highlighted, each with the
+    name it was resolved to beside it where the words differ; an end not marked in the sentence is named after it."""
+    text = str(e["sentence"])
+    spans = []
+    for role in ("actor", "target"):
+        start, end = e.get(f"{role}_start"), e.get(f"{role}_end")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+            spans.append((start, end, role))
+    spans.sort()
+    if len(spans) == 2 and spans[1][0] < spans[0][1]:
+        spans = spans[:1]
+    out, pos = [], 0
+    for start, end, role in spans:
+        surface, name = text[start:end], str(e[role])
+        same = surface.strip().lower() == name.strip().lower()
+        beside = "" if same else f' <span class="resolved {role}">[{html.escape(name)}]</span>'
+        out += [html.escape(text[pos:start]), f'<mark class={role} title="{role}: {html.escape(name)}">']
+        out += [html.escape(surface), "</mark>", beside]
+        pos = end
+    out.append(html.escape(text[pos:]))
+    marked = {role for _, _, role in spans}
+    unmarked = [
+        f"{role} {html.escape(str(e[role]))} named elsewhere" for role in ("actor", "target") if role not in marked
+    ]
+    if unmarked:
+        out.append(f" <span class=meta>({'; '.join(unmarked)})</span>")
+    return "".join(out)
 
 
 def _evidence_html(lines: list[dict[str, Any]]) -> str:
@@ -59,9 +90,20 @@ def _evidence_html(lines: list[dict[str, Any]]) -> str:
         link = f' <a href="{html.escape(e["url"])}">link</a>' if e.get("url") else ""
         items.append(
             f'<li><span class="{e["stance"]}">{e["stance"]} {e["p"]:.2f}</span> '
-            f"{html.escape(e['sentence'])} <span class=meta>({where}){link}</span></li>"
+            f"{marked_sentence(e)} <span class=meta>({where}){link}</span></li>"
         )
     return f"<details><summary>{len(lines)} sentences</summary><ul>{''.join(items)}</ul></details>"
+
+
+def _without_pairs_html(ids: list[str]) -> str:
+    """The articles that yielded no actor pair (so no row), named, so none drops out unseen."""
+    if not ids:
+        return ""
+    listed = ", ".join(html.escape(str(i)) for i in ids)
+    return (
+        f"<h2>Articles without an actor pair</h2><p class=meta>{len(ids):,} article(s) were read but no two "
+        f"actors were found together in a sentence, so they add nothing above: {listed}</p>"
+    )
 
 
 def render_page(
@@ -87,6 +129,7 @@ def render_page(
 to +1 (all support); intervals are 95% bootstrap intervals over articles, shown for edges with at least {facts.get("interval_articles", 1)} articles. Made by stance-report on {facts["made"]}.</p>
 {pictures}
 {"".join(body)}
+{_without_pairs_html(facts.get("articles_without_pairs", []))}
 <script>{_SORT_JS}</script>
 </body></html>
 """

@@ -7,8 +7,10 @@ and DuckDB spills to a folder beside the output beyond it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,10 +18,11 @@ from typing import Any
 
 from stance.errors import StanceError, display_path
 from stance.paths import resolve_path
-from stance.schema import OUTPUT_FIELDS
+from stance.schema import OUTPUT_FIELDS, SPAN_FIELDS
 
 KINDS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 NUMERIC = {"sentence_index": "BIGINT", "p_support": "DOUBLE", "p_oppose": "DOUBLE", "p_neutral": "DOUBLE"}
+NUMERIC |= {name: "BIGINT" for name in SPAN_FIELDS}  # blank (CSV) or absent (older files): NULL, unknown
 REQUIRED = ("article_id", "actor", "target", "stance", "p_support", "p_oppose", "p_neutral")
 # One column the predictions never carry but a report can group by: an outlet's group, when the input has it.
 EXTRA = ("source_group",)
@@ -85,7 +88,7 @@ def _normalised(con: Any, kind: str, files: Sequence[Path]) -> str:
     columns = []
     for name in (*OUTPUT_FIELDS, *EXTRA):
         if name in NUMERIC:
-            value = f"CAST({_q(name)} AS {NUMERIC[name]})" if name in have else "NULL"
+            value = f"TRY_CAST(nullif(CAST({_q(name)} AS VARCHAR), '') AS {NUMERIC[name]})" if name in have else "NULL"
         else:
             value = f"coalesce(CAST({_q(name)} AS VARCHAR), '')" if name in have else "''"
         columns.append(f"{value} AS {_q(name)}")
@@ -94,6 +97,30 @@ def _normalised(con: Any, kind: str, files: Sequence[Path]) -> str:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def articles_without_pairs(files: Sequence[Path]) -> list[str]:
+    """The ids of articles `stance-predict` read but found no actor pair in: they have no row in any prediction
+    file, so they are read from what it wrote beside them (`<name>.summary.json`, or engine=ray's
+    `manifest.jsonl`). Sorted; empty when neither is there."""
+    ids: set[str] = set()
+    for file in files:
+        summary = file.with_name(file.stem + ".summary.json")
+        if summary.is_file():
+            # A summary that cannot be read names nothing; the predictions still stand.
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                run = json.loads(summary.read_text(encoding="utf-8")).get("run", {})
+                ids.update(run.get("articles_without_pairs_ids", []))
+        manifest = file.parent / "manifest.jsonl"
+        if manifest.is_file():
+            for line in manifest.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("output") == file.name:
+                    ids.update(entry.get("articles_without_pairs_ids", []))
+    return sorted(ids)
 
 
 def load_source_groups(path: str | Path) -> dict[str, str]:
@@ -164,7 +191,7 @@ def open_predictions(con: Any, files: Sequence[Path], groups: dict[str, str] | N
     con.execute(
         f"""CREATE VIEW rows AS SELECT r.article_id, r.sentence_index, r.sentence, r.actor, r.target, r.stance,
             r.p_support, r.p_oppose, r.p_neutral, r.date AS date_text, {day} AS day, r.source, r.url,
-            {group_expr} AS source_group,
+            r.actor_start, r.actor_end, r.target_start, r.target_end, {group_expr} AS source_group,
             coalesce(nullif(r.actor_affiliation, ''), r.actor) AS actor_aff,
             coalesce(nullif(r.target_affiliation, ''), r.target) AS target_aff
         FROM raw_rows r {join}"""

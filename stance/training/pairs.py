@@ -25,10 +25,8 @@ from stance.windows import encode_windows
 log = logging.getLogger(__name__)
 
 
-def check_pairs_recipe(cfg: Any, distilling: bool) -> None:
+def check_pairs_recipe(cfg: Any) -> None:
     """Refuse what the pair model does not support, and say what is ignored."""
-    if distilling:
-        raise StanceError("model.head=pairs does not support a teacher (distillation) yet; train without teacher=")
     if str(cfg.train.get("order_weights", "none")) == "balanced":
         raise StanceError(
             "train.order_weights=balanced is a cross-encoder option; it does not apply to model.head=pairs"

@@ -70,7 +70,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         head=head,
     )
     if head == "pairs":
-        check_pairs_recipe(cfg, bool(teachers))
+        check_pairs_recipe(cfg)
     tokenizer = build_tokenizer(cfg.model)
     select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
     if uses_found_pairs(cfg.data) and select_on != "dev":

@@ -218,8 +218,9 @@ class PredictSettings(_ModelCommand):
 
     input: str = MISSING  # a folder of .txt files, a .jsonl file, or labelled-article JSON
     output: str = MISSING  # .jsonl, .csv or .parquet
-    # who is paired: gazetteer (listed) | found (the model's mention finder) | both | auto (both when it has one)
-    actors: Actors = Actors.auto  # type: ignore[valid-type, attr-defined]
+    # who is paired: gazetteer (listed) | found (the model's mention finder) | both | auto (both when it has one);
+    # or a .csv (.yaml) of your own actors, layered over the gazetteer, paired as auto (stance.actors.user_actors)
+    actors: str = "auto"
     batch_size: int = 32
     overwrite: bool = False  # false: a run with the same arguments resumes an interrupted one; true: start afresh
     # an article longer than this is scored in chunks of this many sentences (bounded memory)

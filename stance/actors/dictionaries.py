@@ -19,6 +19,7 @@ import yaml
 
 from stance.actors.actor import Actor, Role
 from stance.actors.aliases import ANY_CASE, EXACT, NOT_LOWER, UPPER, Layer
+from stance.actors.user_actors import by_line, csv_entries
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import file_sha256, resolve_path
 
@@ -35,6 +36,7 @@ class GazetteerPart:
     actors: list[Actor] = field(default_factory=list)
     aliases: list[tuple[str, str, int]] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    lines: dict[str, tuple[str, int]] = field(default_factory=dict)  # actor → (file, line), for a CSV's actors
 
 
 def _phoenix_rule(alias: str, actor: Actor) -> int:
@@ -84,6 +86,8 @@ def collect_parts(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
         raise InputFormatError([Problem(shown, "includes itself", field="include")])
     if path.name.endswith((".jsonl.gz", ".jsonl")):
         return [read_phoenix_part(path)]
+    if path.suffix.lower() == ".csv":
+        return [read_csv_part(path)]
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -106,8 +110,25 @@ def collect_parts(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
     return parts
 
 
-def parse_yaml(raw: object, source: str) -> GazetteerPart:
-    """Check the parsed YAML of one gazetteer file; every problem is reported."""
+def read_csv_part(path: Path) -> GazetteerPart:
+    """A user's CSV of actors (`stance.actors.user_actors`), checked as a YAML file is, problems named by line.
+
+    Its affiliations may be actors of the files it is layered over: those are checked once all are merged.
+    """
+    entries, lines = csv_entries(path)
+    try:
+        part = parse_yaml({"actors": entries}, display_path(path), local_affiliations=False)
+    except InputFormatError as exc:
+        raise InputFormatError(by_line(exc.problems, lines, entries)) from None
+    part.lines = {name: (display_path(path), line) for name, line in lines.items()}
+    return part
+
+
+def parse_yaml(raw: object, source: str, local_affiliations: bool = True) -> GazetteerPart:
+    """Check the parsed YAML of one gazetteer file; every problem is reported.
+
+    `local_affiliations`: each affiliation must be an actor of this file (a layered CSV's may be elsewhere).
+    """
     problems: list[Problem] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("actors"), list):
         raise InputFormatError([Problem(source, "expected a mapping with an 'actors' list", field="actors")])
@@ -149,7 +170,7 @@ def parse_yaml(raw: object, source: str) -> GazetteerPart:
             code=code,
             roles=_parse_roles(entry.get("roles"), source, f"{where}.roles", problems),
         )
-    for actor in actors.values():
+    for actor in actors.values() if local_affiliations else ():
         if actor.affiliation is not None and actor.affiliation not in actors:
             problems.append(
                 Problem(source, f"affiliation {actor.affiliation!r} is not an actor", field=f"{actor.name}.affiliation")
@@ -243,7 +264,23 @@ def merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str]
     for phrase in ignore:
         layer.add(phrase, None, override=True)
         layer.add(phrase, None, NOT_LOWER, override=True)
+    _check_affiliations(actors, parts)
     return actors, ignore, layer
+
+
+def _check_affiliations(actors: dict[str, Actor], parts: list[GazetteerPart]) -> None:
+    """Affiliations of a layered CSV's actors that name no actor of the merged gazetteer, by file and line."""
+    where = {name: place for part in parts for name, place in part.lines.items()}
+    known = {name.casefold() for name in actors}
+    problems = [
+        Problem(
+            where[name][0], f"affiliation {a.affiliation!r} is not an actor", line=where[name][1], field="affiliation"
+        )
+        for name, a in actors.items()
+        if name in where and a.affiliation is not None and a.affiliation.casefold() not in known
+    ]
+    if problems:
+        raise InputFormatError(problems)
 
 
 def gazetteer_path(path: str | Path) -> Path:
@@ -255,7 +292,7 @@ def gazetteer_files(path: str | Path) -> list[Path]:
     """A gazetteer's file and every file it includes, depth first, each once (resolved paths)."""
     entry = gazetteer_path(path).resolve()
     files = [entry]
-    if not entry.name.endswith((".jsonl.gz", ".jsonl")):
+    if not entry.name.endswith((".jsonl.gz", ".jsonl", ".csv")):
         raw = yaml.safe_load(entry.read_text(encoding="utf-8"))
         for name in (raw.get("include") or []) if isinstance(raw, dict) else []:
             files += [f for f in gazetteer_files(entry.parent / name) if f not in files]

@@ -66,3 +66,30 @@ def choose_gazetteer(given: str | Path | None, model_folder: str | Path, fallbac
         choice, why = str(fallback), "the default: the model folder carries none (trained before models did)"
     logging.getLogger("stance").info("gazetteer %s (%s)", choice, why)
     return choice
+
+
+PAIRING_MODES = ("auto", "gazetteer", "found", "both")  # stance-predict's `actors=` (StanceClassifier's modes)
+
+
+def predict_actors(actors: str, gazetteer: str, folder: Path) -> tuple[str, str]:
+    """(pairing mode, gazetteer) for `stance-predict actors=...`: a pairing mode as is, or a CSV (or YAML) file
+    of the user's actors, layered over `gazetteer` (`stance.actors.user_actors`) with the mode `auto`.
+
+    The layered gazetteer's YAML is written in `folder` (beside the output), so it is named, hashed into
+    the job and readable by every Ray worker like any gazetteer file.
+    """
+    from stance.actors.dictionaries import gazetteer_path
+    from stance.actors.user_actors import USER_FILES, layered_gazetteer_file
+    from stance.errors import StanceError
+    from stance.paths import resolve_path
+
+    if actors in PAIRING_MODES:
+        return actors, gazetteer
+    if Path(actors).suffix.lower() in USER_FILES:
+        extra = resolve_path(actors)
+        if not extra.is_file():
+            raise StanceError(f"actors={actors}: the file {extra} does not exist")
+        return "auto", str(layered_gazetteer_file(extra, gazetteer_path(gazetteer), folder))
+    raise StanceError(
+        f"actors={actors!r} is not one of {', '.join(PAIRING_MODES)}, nor a .csv or .yaml file of actors to add"
+    )

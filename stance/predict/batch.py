@@ -22,7 +22,7 @@ import torch
 
 from stance.actors.dictionaries import gazetteer_sha256
 from stance.actors.finder import mention_folder_of
-from stance.actors.resolve import choose_gazetteer
+from stance.actors.resolve import choose_gazetteer, predict_actors
 from stance.actors.roles import DEFAULT_ROLES
 from stance.errors import Problem, StanceError, display_path
 from stance.paths import file_sha256, resolve_path
@@ -289,7 +289,11 @@ def predict_files(cfg: Any) -> dict[str, Any]:
     if not source.exists():
         raise StanceError(f"input {display_path(source)} does not exist")
     input_kind(source)  # an input of an unknown kind fails here, before any output is written
-    gazetteer = choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir))
+    actors, gazetteer = predict_actors(
+        str(cfg.get("actors", "auto")),
+        choose_gazetteer(cfg.get("gazetteer"), resolve_path(cfg.model_dir)),
+        output.parent,
+    )
     job = job_description(cfg, kind, gazetteer)
     files = _job_files(output)
     paths = {name: str(path) for name, path in files.items()}
@@ -299,7 +303,7 @@ def predict_files(cfg: Any) -> dict[str, Any]:
         if finished is not None:
             return {**finished, **paths}
     resumed = None if overwrite else CommitLog.resume(files["progress"], journal, job)
-    classifier = _load_classifier(cfg, gazetteer, resumed)
+    classifier = _load_classifier(cfg, gazetteer, resumed, actors)
     writer, commits, state = _open_journal(output, journal, files["progress"], job, resumed)
     # Every run reads every input again, so the errors file is written afresh: no problem is listed twice.
     errors = files["errors"].open("w", encoding="utf-8")
@@ -337,7 +341,9 @@ def _finished_before(output: Path, log_path: Path, job: dict[str, Any]) -> dict[
     return {k: finished[k] for k in RUN_COUNTS}
 
 
-def _load_classifier(cfg: Any, gazetteer: str, resumed: tuple[CommitLog, Resumed] | None) -> StanceClassifier:
+def _load_classifier(
+    cfg: Any, gazetteer: str, resumed: tuple[CommitLog, Resumed] | None, actors: str = "auto"
+) -> StanceClassifier:
     """The job's classifier, at the precision an earlier run of the job chose when `precision=auto`."""
     precision = str(cfg.get("precision", "fp32"))
     if precision == "auto" and resumed is not None and resumed[1].precision:
@@ -350,7 +356,7 @@ def _load_classifier(cfg: Any, gazetteer: str, resumed: tuple[CommitLog, Resumed
         batch_size=int(cfg.batch_size),
         precision=precision,
         threads=cfg.get("threads"),
-        actors=str(cfg.get("actors", "auto")),
+        actors=actors,
         references=bool(cfg.get("references", False)),
         context_pairs=cfg.get("context_pairs"),
     )

@@ -254,7 +254,7 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     (complete before), `unreadable`; articles, articles without pairs and pairs
     over every complete shard; `failed_inputs` (the lines of `errors.jsonl`).
     """
-    from stance.actors.resolve import choose_gazetteer
+    from stance.actors.resolve import choose_gazetteer, predict_actors
     from stance.model import check_model_folder
     from stance.predict.batch import job_description
 
@@ -264,12 +264,14 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
         raise StanceError(f"output {display_path(output)}: engine=ray writes a folder of Parquet shards; name a folder")
     shards = list_shards(str(cfg.input), output)
     model_dir = check_model_folder(cfg.model_dir).absolute()  # a broken model folder stops here, before Ray starts
-    gazetteer = choose_gazetteer(cfg.get("gazetteer"), model_dir)
+    actors, gazetteer = predict_actors(
+        str(cfg.get("actors", "auto")), choose_gazetteer(cfg.get("gazetteer"), model_dir), output
+    )
     job = {**job_description(cfg, "parquet-shards", gazetteer), "engine": "ray"}
     overwrite = bool(cfg.get("overwrite", False))
     done = complete_shards(shards, start_output(output, job, overwrite))
     pending = [s for s in shards if s.name not in done]
-    spec = _model_spec(cfg, options, model_dir, gazetteer, done)
+    spec = _model_spec(cfg, options, model_dir, gazetteer, done, actors)
     log.info("%d shards: %d done before, %d to score", len(shards), len(done), len(pending))
     written: list[dict[str, Any]] = []
     unreadable: list[_Progress] = []
@@ -289,7 +291,9 @@ def predict_shards(cfg: Any) -> dict[str, Any]:
     return {**_run_counts(output, shards, done, written, unreadable), "ray_init_s": ray_init_s}
 
 
-def _model_spec(cfg: Any, options: Any, model_dir: Path, gazetteer: str, done: dict[str, dict[str, Any]]) -> ModelSpec:
+def _model_spec(
+    cfg: Any, options: Any, model_dir: Path, gazetteer: str, done: dict[str, dict[str, Any]], actors: str = "auto"
+) -> ModelSpec:
     """What the actors load: the command's model settings, at the precision of the shards already `done`."""
     precision = str(cfg.get("precision", "fp32"))
     chosen = [p for entry in done.values() for p in entry.get("precision", [])]
@@ -299,7 +303,7 @@ def _model_spec(cfg: Any, options: Any, model_dir: Path, gazetteer: str, done: d
     return ModelSpec(
         model_dir=str(model_dir),
         gazetteer=_gazetteer_for_workers(gazetteer),
-        actors=str(cfg.get("actors", "auto")),
+        actors=actors,
         references=bool(cfg.get("references", False)),
         context_pairs=cfg.get("context_pairs"),
         device=str(cfg.get("device", "auto")),

@@ -23,7 +23,7 @@ from stance.actors.user_actors import by_line, csv_entries
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import file_sha256, resolve_path
 
-ACTOR_TYPES = ("country", "person", "organization", "alliance", "agent", "other")
+ACTOR_TYPES = ("country", "person", "organization", "alliance", "agent", "region", "other")
 DEFAULT_GAZETTEER = "data/actors.yaml"
 NAMED_GAZETTEERS = {"default": DEFAULT_GAZETTEER, "phoenix": "data/phoenix.yaml"}
 _CODE = re.compile(r"^[A-Z0-9]{3,}~?$")
@@ -36,7 +36,8 @@ class GazetteerPart:
     actors: list[Actor] = field(default_factory=list)
     aliases: list[tuple[str, str, int]] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
-    lines: dict[str, tuple[str, int]] = field(default_factory=dict)  # actor → (file, line), for a CSV's actors
+    # actor → (file, line or None): where an affiliation left to check after merging is (a CSV's line)
+    lines: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 def _phoenix_rule(alias: str, actor: Actor) -> int:
@@ -97,11 +98,13 @@ def collect_parts(path: Path, chain: tuple[Path, ...]) -> list[GazetteerPart]:
         line = mark.line + 1 if mark is not None else None
         raise InputFormatError([Problem(shown, f"invalid YAML: {exc}", line=line)]) from None
     includes = raw.get("include") if isinstance(raw, dict) else None
-    if includes is None:
-        return [parse_yaml(raw, shown)]
+    if includes is None:  # an included file's affiliations may be actors of the files beside it
+        return [parse_yaml(raw, shown, local_affiliations=not chain)]
     if not isinstance(includes, list) or not all(isinstance(i, str) and i.strip() for i in includes):
         raise InputFormatError([Problem(shown, "include must be a list of file paths", field="include")])
-    parts = [parse_yaml(raw, shown)] if raw.get("actors") is not None or raw.get("ignore") else []
+    parts = (
+        [parse_yaml(raw, shown, local_affiliations=False)] if raw.get("actors") is not None or raw.get("ignore") else []
+    )
     for name in includes:
         target = (path.parent / name).resolve()
         if not target.is_file():
@@ -182,6 +185,8 @@ def parse_yaml(raw: object, source: str, local_affiliations: bool = True) -> Gaz
     if problems:
         raise InputFormatError(problems)
     part = GazetteerPart(actors=list(actors.values()), ignore=list(ignore))
+    if not local_affiliations:  # checked once the files are merged (`merge_parts`)
+        part.lines = {a.name: (source, None) for a in part.actors if a.affiliation is not None}
     for actor in part.actors:
         part.aliases.extend((alias, actor.name, EXACT) for alias in (actor.name, *actor.aliases))
     return part
@@ -269,7 +274,7 @@ def merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str]
 
 
 def _check_affiliations(actors: dict[str, Actor], parts: list[GazetteerPart]) -> None:
-    """Affiliations of a layered CSV's actors that name no actor of the merged gazetteer, by file and line."""
+    """Affiliations left to check after merging (included files', a CSV's) that name no actor, by file and line."""
     where = {name: place for part in parts for name, place in part.lines.items()}
     known = {name.casefold() for name in actors}
     problems = [

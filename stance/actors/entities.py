@@ -219,17 +219,27 @@ def _article_mentions(
     return items, given
 
 
+# "US Congress", "U.S. Congress", "United States Congress": one body, however the country is spelt.
+_US_LEAD = re.compile(r"^(?:the\s+)?(?:u\.?\s?s\.?(?:\s?a\.?)?|united\s+states(?:\s+of\s+america)?)\s+(?=\w)", re.I)
+
+
+def same_name_key(form: str) -> str:
+    """What two names of one body share: the form up to case, the country's name before it spelt one way."""
+    return _US_LEAD.sub("united states ", form.casefold())
+
+
 def _join_same_names(union: _Union, items: Sequence[_Item], forms: Sequence[str]) -> None:
-    """Join the mentions of one gazetteer actor, of one form up to case, and found forms of one stem."""
+    """Join the mentions of one gazetteer actor, of one form up to case (and the US's spelling), and found forms
+    of one stem."""
     by_actor: dict[str, int] = {}
     by_key: dict[str, int] = {}
     by_stem: dict[str, int] = {}
     for k, ((_, _, _, _, actor), form) in enumerate(zip(items, forms, strict=True)):
         if actor is not None:
             union.join(by_actor.setdefault(actor, k), k)
-            key = actor.casefold()
+            key = same_name_key(actor)
         else:
-            key = form.casefold()
+            key = same_name_key(form)
         union.join(by_key.setdefault(key, k), k)
         if actor is None:
             union.join(by_stem.setdefault(_stem(form), k), k)

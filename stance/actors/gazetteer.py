@@ -127,6 +127,13 @@ class Gazetteer:
             ChainMap(local, self.actors), self.ignore, (layer, *self._layers), self._codes, self._root
         )
 
+    def with_readings(self, readings: dict[str, str | None]) -> Gazetteer:
+        """A copy that reads each surface form as the given actor, or (None) as no actor, over its own tables."""
+        layer = Layer()
+        for form, actor in readings.items():
+            layer.add(form, actor, override=True)
+        return Gazetteer._assemble(self.actors, self.ignore, (layer, *self._layers), self._codes, self._root)
+
     def restricted_to(self, names: Iterable[str], aliases: dict[str, list[str]] | None = None) -> Gazetteer:
         """A gazetteer of `names` only: their local `aliases` first, then the gazetteer's own for known names."""
         aliases = aliases or {}

@@ -14,6 +14,7 @@ from stance.actors.coref import resolve_references
 from stance.actors.entities import FOUND, merge_mentions
 from stance.actors.finder import MentionFinder
 from stance.actors.gazetteer import Gazetteer
+from stance.actors.places import resolve_ambiguous
 from stance.schema import Article
 
 NO_SPAN = -1
@@ -77,7 +78,9 @@ def article_gazetteer(article: Article, gazetteer: Gazetteer) -> Gazetteer:
     """
     if article.actors:
         return gazetteer.restricted_to(article.actors, article.aliases)
-    return gazetteer.with_aliases(article.aliases) if article.aliases else gazetteer
+    # "Georgia", "Brussels": read by the article's own context, or left unresolved (stance.actors.places).
+    local = resolve_ambiguous(" ".join(article.sentences), gazetteer)
+    return local.with_aliases(article.aliases) if article.aliases else local
 
 
 def given_mentions(article: Article, index: int) -> list[Mention]:

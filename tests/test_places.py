@@ -1,0 +1,74 @@
+"""Actors an analyst recognises: US states and cities as their own actors, ambiguous names read by context,
+office holders after Phoenix's coverage, and one actor per body however the country is spelt."""
+
+from __future__ import annotations
+
+import pytest
+
+from stance.actors.entities import merge_mentions
+from stance.actors.gazetteer import load_gazetteer
+from stance.actors.pairs import article_gazetteer, co_mentioned_pairs
+from stance.readers.raw import article_from_text
+
+
+@pytest.fixture(scope="module")
+def phoenix():
+    return load_gazetteer("phoenix")
+
+
+def _actors(text: str, gazetteer) -> list[list[str]]:
+    article = article_from_text("a", text)
+    local = article_gazetteer(article, gazetteer)
+    return [[m.actor for m in local.actor_mentions(s)] for s in article.sentences]
+
+
+def test_us_states_and_cities_are_their_own_actors_affiliated_with_the_country(phoenix) -> None:
+    assert _actors("Trump held rallies in Utah and Maine.", phoenix) == [["Donald Trump", "Utah", "Maine"]]
+    mentions = phoenix.actor_mentions("Trump held rallies in Utah and Maine.")
+    pairs = co_mentioned_pairs(mentions)
+    assert ("Donald Trump", "United States") not in pairs and ("Donald Trump", "Utah") in pairs
+    assert phoenix.affiliation("Utah") == phoenix.affiliation("Chicago") == "United States"
+    assert _actors("Washington warned Beijing.", phoenix) == [["United States", "China"]]  # the capital's metonym
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("Trump won Georgia and Arizona. Georgia voters were split.", "Georgia (US state)"),
+        ("Georgia's election board met in Atlanta.", "Georgia (US state)"),
+        ("Russia warned Georgia. Tbilisi protested.", "Georgia"),
+        ("Georgia was mentioned once.", None),  # no cue: unresolved, never guessed
+        ("Russia warned Georgia, and Tbilisi answered before the Atlanta summit.", None),  # cues of both
+        ("Brussels said the EU deal was off.", "European Union"),
+        ("Brussels welcomed De Croo's plan.", "Belgium"),
+    ],
+)
+def test_ambiguous_names_are_read_by_the_articles_context_or_left_unresolved(phoenix, text, reading) -> None:
+    article = article_from_text("a", text)
+    local = article_gazetteer(article, phoenix)
+    form = "Georgia" if "Georgia" in text else "Brussels"
+    read = {
+        m.actor for m in local.actor_mentions(article.sentences[0]) if article.sentences[0][m.start : m.end] == form
+    }
+    assert read == ({reading} if reading else set())
+
+
+def test_office_holders_after_phoenix_are_actors_with_dated_roles(phoenix) -> None:
+    text = "McConnell and Pelosi criticised Sotomayor and Lloyd Austin."
+    assert _actors(text, phoenix) == [["Mitch McConnell", "Nancy Pelosi", "Sonia Sotomayor", "Lloyd Austin"]]
+    assert phoenix.affiliation("Nancy Pelosi", "2020-02-01") == "United States"
+    assert (
+        phoenix.code("Lloyd Austin", "2022-03-01") == "USAGOV"
+        and phoenix.code("Lloyd Austin", "2010-03-01") == "USAMIL"
+    )
+    assert phoenix.affiliation("Mitt Romney", "2010-01-01") == "Mitt Romney"  # no state office then
+    assert phoenix.affiliation("US Supreme Court") == "United States"
+
+
+def test_one_body_is_one_actor_however_the_country_is_spelt(phoenix) -> None:
+    sentences = ["The United States Congress passed it.", "US Congress members cheered."]
+    listed = [phoenix.actor_mentions(s) for s in sentences]
+    spans = [[(4, 26)], []]  # the finder's span for "United States Congress"
+    merged, _ = merge_mentions(sentences, listed, spans, phoenix)
+    names = {m.actor for row in merged for m in row}
+    assert len(names) == 1, names

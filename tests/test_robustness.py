@@ -633,13 +633,10 @@ def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
 
     copy = tmp_path / "a"
     (copy / "phoenix").mkdir(parents=True)
-    for name in ("phoenix.yaml", "actors.yaml", "phoenix/phoenix.jsonl.gz"):
+    names = ("phoenix.yaml", "actors.yaml", "officeholders.yaml", "regions.yaml", "phoenix/phoenix.jsonl.gz")
+    for name in names:
         shutil.copyfile(ROOT / "data" / name, copy / name)
-    assert [f.name for f in gazetteer_files(copy / "phoenix.yaml")] == [
-        "phoenix.yaml",
-        "actors.yaml",
-        "phoenix.jsonl.gz",
-    ]
+    assert [f.name for f in gazetteer_files(copy / "phoenix.yaml")] == [Path(n).name for n in names]
     before = gazetteer_sha256(copy / "phoenix.yaml")
     assert before == gazetteer_sha256("phoenix")  # the same files elsewhere: the same hash
     with (copy / "actors.yaml").open("a", encoding="utf-8") as handle:

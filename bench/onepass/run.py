@@ -123,7 +123,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.onepass", description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="dev")
     parser.add_argument("--gazetteer", default=None)
-    parser.add_argument("--data", action="append", default=[], help="a data override, after data=seesaw unless one names data=")
+    parser.add_argument(
+        "--data", action="append", default=[], help="a data override, after data=seesaw unless one names data="
+    )
     parser.add_argument("--limit-model", default=None, help="the encoder of the plain-pass limit (default: the first)")
     parser.add_argument("--out", default=str(BENCH / "onepass"), help="where results and README.md go")
     parser.add_argument("models", nargs="+", help="label=model folder (the cross-encoder first)")

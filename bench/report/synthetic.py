@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench.common import peak_rss_bytes, timestamp
-from stance.schema import OUTPUT_FIELDS
+from stance.schema import OUTPUT_FIELDS, SPAN_FIELDS
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, so stale data sets are not reused
 CHUNK_ROWS = 500_000
@@ -295,6 +295,8 @@ def _chunk(u: dict[str, Any], rng: np.random.Generator, rows: int, first_article
         "target_code": u["code"].take(t_idx),
         "actor_affiliation": u["affiliation"].take(a_idx),
         "target_affiliation": u["affiliation"].take(t_idx),
+        # The synthetic sentences are word salad: no mention is marked in them.
+        **{name: pa.array(np.full(rows, -1, dtype=np.int64)) for name in SPAN_FIELDS},
         "date": per_row(pa.array(dates, pa.string())),
         "source": per_row(u["outlets"].take(pa.array(outlet))),
         "url": per_row(pa.array(urls, pa.string())),

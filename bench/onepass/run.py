@@ -65,13 +65,15 @@ def plain_pass_limit(folder: str, articles: list[Any]) -> dict[str, Any]:
 
 
 def training_minutes(folder: str) -> dict[str, float | None]:
-    """The wall time a model folder's metrics record, for the stance model and its mention finder, in minutes."""
+    """The training time a model folder's metrics record (Trainer's train_runtime: the optimiser steps and the
+    per-epoch dev scoring, not building the examples), for the stance model and its mention finder, in minutes."""
     out: dict[str, float | None] = {}
     for part, path in (
         ("stance", ROOT / folder / "metrics.json"),
-        ("finder", ROOT / folder / "mentions" / "metrics.json"),
+        ("finder", ROOT / folder / "mentions" / "mentions.json"),
     ):
         metrics = json.loads(path.read_text()) if path.exists() else {}
+        metrics = metrics.get("metrics", metrics)  # the finder's mentions.json keeps them under `metrics`
         seconds = metrics.get("wall_time_s") or metrics.get("train_runtime_s")
         out[part] = round(seconds / 60, 1) if seconds else None
     return out
@@ -91,7 +93,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "| model | head | weights sha256 | path s/o macro-F1 (95% CI) | edge F1, any sentence | edge F1, net stance "
         "| classifier-only polarity | pairs/article | articles/s | pairs/s | share of the limit "
-        "| training wall (stance + finder, min) |",
+        "| training (stance + finder, min) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"].values():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stance.actors.actor import Mention
-from stance.actors.coref import resolve_references
+from stance.actors.coref import drop_office_titles, resolve_references
 from stance.actors.gazetteer import Gazetteer
 from stance.actors.offices import RoleTable
 from stance.actors.roles import DEFAULT_ROLES, load_roles, roles_from_dict
@@ -227,10 +227,35 @@ def test_no_mention_overlaps_one_already_there(gazetteer: Gazetteer, roles: Role
     kremlin = gazetteer.with_aliases({"Russia": ["the Kremlin"]})
     mentions[1].append(kremlin.actor_mentions(sentences[1])[0])
     rows, counts = resolve_references(article, mentions, kremlin, roles)
-    assert rows[1] == mentions[1] and counts == Counter()
+    # The finder's "The president" names the office itself: its holder takes the span. The Kremlin stays.
+    assert [(m.actor, m.text) for m in rows[1]] == [("Joseph R. Biden", "The president"), ("Russia", "the Kremlin")]
+    assert counts == Counter(role=1)
     for row in rows:
         spans = sorted((m.start, m.end) for m in row)
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+
+def test_an_office_actor_is_its_holder_or_the_title_of_a_name(roles: RoleTable) -> None:
+    office = {"name": "The US Secretary of State", "type": "person", "code": "USAGOV"}
+    blinken = {"name": "Antony Blinken", "type": "person", "aliases": ["Antony Blinken", "Blinken"]}
+    g = Gazetteer.from_dict({"actors": [*ACTORS, {**office, "aliases": ["Secretary of State"]}, blinken]})
+    sentences = [
+        "Secretary of State Antony Blinken met Xi Jinping.",
+        "The Secretary of State criticised China.",
+        "China answered the secretary of state.",
+    ]
+    rows, counts = resolve(g, roles, sentences, "2023-05-01")
+    # One person, one actor: the title before his name is not a second one, and the role noun is him.
+    assert rows[0] == [("Antony Blinken", "Antony Blinken"), ("Xi Jinping", "Xi Jinping")]
+    assert rows[1] == [("Antony Blinken", "The Secretary of State"), ("China", "China")]
+    assert ("Antony Blinken", "the secretary of state") in rows[2] and counts == Counter(role=2)
+    # Without references=true the title is still not a second actor.
+    article = Article(id="a", sentences=sentences[:1], date="2023-05-01")
+    kept = drop_office_titles(article, [g.actor_mentions(sentences[0])], g, roles)
+    assert [m.actor for m in kept[0]] == ["Antony Blinken", "Xi Jinping"]
+    # Where no holder is known (no date), the dictionary's office actor stays.
+    rows, _ = resolve(g, roles, sentences[1:2])
+    assert ("The US Secretary of State", "Secretary of State") in rows[0]
 
 
 def test_given_mentions_stay_first_and_the_rest_by_start(gazetteer: Gazetteer, roles: RoleTable) -> None:

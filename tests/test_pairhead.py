@@ -158,3 +158,30 @@ def test_trained_on_the_path_pairs_it_chooses_on_dev_saves_loads_and_predicts(tm
     (broken / "pair_head.safetensors").unlink()
     with pytest.raises(StanceError, match=re.escape("pair_head.safetensors")):
         StanceClassifier.from_pretrained(broken)
+
+
+def test_windows_are_drawn_whole_and_grouped_by_length(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from datasets import Dataset
+    from helpers import train_config
+
+    from stance.training.train import _sampling
+    from stance.training.trainer import StanceTrainer
+
+    cfg = train_config(tmp_path, "model.head=pairs")
+    rows = Dataset.from_dict({"label": [0, 1, 2, 2, 1]})  # the windows' pairs: only their class weights apply
+    lengths = [(7 * k) % 23 + 3 for k in range(40)]
+    windows = Dataset.from_dict({"input_ids": [[1] * n for n in lengths]})
+    sampling = _sampling(cfg, rows, [], windows=len(windows))
+    assert sampling["draws"] is None and sampling["class_weight"] is not None
+    # Trainer's own pieces stand in: the sampler reads only these attributes.
+    trainer = SimpleNamespace(
+        **{k: sampling[k] for k in ("groups", "draws", "length_grouped")},
+        train_dataset=windows,
+        args=SimpleNamespace(train_batch_size=2, world_size=1, seed=0),
+    )
+    order = list(StanceTrainer._get_train_sampler(trainer))
+    assert sorted(order) == list(range(40))  # every window once an epoch
+    # batch_size 2 → megabatches of 100 windows: the whole epoch here, longest first, so batches pad little.
+    assert [lengths[i] for i in order] == sorted(lengths, reverse=True)

@@ -173,6 +173,17 @@ def test_committed_dictionaries_load_and_know_the_basics() -> None:
     assert [m.actor for m in parties] == ["Democratic Party", "Republican Party", "Donald Trump", "Republican Party"]
 
 
+def test_one_body_is_one_actor_whichever_dictionary_names_it() -> None:
+    g = load_gazetteer("phoenix")
+    # Phoenix's "United States Congress" and "United States Military" fold into actors.yaml's names.
+    assert "United States Congress" not in g.actors and "United States Military" not in g.actors
+    said = "Both United States Congress and US Congress, the U.S. military; the Pentagon and the Group of Seven"
+    assert [m.actor for m in g.find(said)] == ["US Congress", "US Congress", "Pentagon", "Pentagon", "G7"]
+    assert g.get("US Congress").code == "USAGOVLEG"  # the merged actor keeps Phoenix's code
+    # A later file's actor is merged only by a curated name: Phoenix's own bodies stay apart.
+    assert "United States Department of Justice" in g.actors and "National Security Council" in g.actors
+
+
 def test_article_local_copies_of_the_phoenix_gazetteer_are_cheap() -> None:
     g = load_gazetteer("phoenix")
     began = time.perf_counter()

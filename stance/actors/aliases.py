@@ -13,6 +13,12 @@ import re
 WORD_END = r"(?=['’]s(?!\w)|['’](?!\w)|[^\w'’]|$)"
 END = re.compile(r"['’]s(?!\w)|['’](?!\w)|[^\w'’]|$")
 TOKEN = re.compile(r"\w+|[^\w\s]")
+_US_LEAD = re.compile(r"^(?:the\s+)?(?:u\.?\s?s\.?(?:\s?a\.?)?|united\s+states(?:\s+of\s+america)?)\s+(?=\w)", re.I)
+
+
+def same_name_key(form: str) -> str:
+    """What two names of one body share: the form up to case, the country's name before it spelt one way."""
+    return _US_LEAD.sub("united states ", form.casefold())
 
 
 # How an alias's case must look in the text. YAML aliases match exactly.

@@ -22,11 +22,16 @@ reference it can resolve, by three rules, each counted:
   at all, or a group no single mention names.
 
 A reference never overlaps a mention already there and never repeats an actor
-its sentence already mentions, so a pair never joins an entity to itself.
+its sentence already mentions, so a pair never joins an entity to itself. The
+one exception is a dictionary's actor for an office itself (Phoenix's "The US
+Secretary of State"): where a role noun resolves to its holder, the holder
+replaces it, and as the title before a person's name ("Secretary of State
+Antony Blinken") it is dropped, so one person is not two actors.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -86,15 +91,34 @@ def resolve_references(
     state = _ArticleState(article, mentions, gazetteer, table)
     counts: Counter[str] = Counter()
     for i, text in enumerate(article.sentences):
+        state.drop_titles(i)
         for ref in sorted([*table.references(text), *_pronouns(text)], key=lambda r: r.start):
-            if state.taken(i, ref.start, ref.end):
+            offices = state.office_mentions(i, ref)
+            if offices is None:
                 continue
             actor = state.resolve(i, ref)
-            if actor is None or actor in {m.actor for m in state.row(i)}:
+            if actor is None:
+                continue
+            state.drop(i, offices)
+            if actor in {m.actor for m in state.row(i)}:
                 continue
             state.add(i, Mention(actor, ref.start, ref.end, text[ref.start : ref.end]), ref.rule)
             counts[ref.rule] += 1
     return state.rows(), counts
+
+
+def drop_office_titles(
+    article: Article, mentions: Sequence[Sequence[Mention]], gazetteer: Gazetteer, roles: RoleTable | None = None
+) -> list[list[Mention]]:
+    """Each sentence's mentions without an office's actor read from the title before a person's name.
+
+    "Secretary of State Antony Blinken" is one person: Phoenix's "The US Secretary of State" matched on
+    the title would otherwise be a second actor, paired with him.
+    """
+    state = _ArticleState(article, mentions, gazetteer, roles if roles is not None else default_roles())
+    for i in range(len(article.sentences)):
+        state.drop_titles(i)
+    return state.given
 
 
 def _pronouns(text: str) -> list[Reference]:
@@ -128,8 +152,35 @@ class _ArticleState:
     def add(self, i: int, mention: Mention, rule: str) -> None:
         self.added[i].append((mention, rule))
 
-    def taken(self, i: int, start: int, end: int) -> bool:
-        return any(m.start < end and start < m.end for m in self.row(i))
+    def drop(self, i: int, mentions: Sequence[Mention]) -> None:
+        self.given[i] = [m for m in self.given[i] if m not in mentions]
+
+    def office_mentions(self, i: int, ref: Reference) -> list[Mention] | None:
+        """The mentions within a role noun that name the office itself (it may replace them); None: span taken."""
+        inside: list[Mention] = []
+        for m in self.row(i):
+            if m.start < ref.end and ref.start < m.end:
+                if ref.rule != "role" or ref.jurisdiction is not None or m.given:
+                    return None
+                if not (ref.start <= m.start and m.end <= ref.end and self.table.names_office(m.text)):
+                    return None
+                inside.append(m)
+        return inside
+
+    def drop_titles(self, i: int) -> None:
+        """Drop an office's actor read from the title before a person's name ("Secretary of State Antony Blinken")."""
+        row = sorted(self.given[i], key=lambda m: m.start)
+        titles = [
+            m
+            for m, after in itertools.pairwise(row)
+            if not m.given
+            and not self.sentences[i][m.end : after.start].strip()
+            and m.end < after.start
+            and self.table.names_office(m.text)
+            and self.is_person(after.actor)
+        ]
+        if titles:
+            self.drop(i, titles)
 
     def resolve(self, i: int, ref: Reference) -> str | None:
         if ref.rule == "pronoun":

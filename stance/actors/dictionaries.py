@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from stance.actors.actor import Actor, Role
-from stance.actors.aliases import ANY_CASE, EXACT, NOT_LOWER, UPPER, Layer
+from stance.actors.aliases import ANY_CASE, EXACT, NOT_LOWER, UPPER, Layer, same_name_key
 from stance.actors.user_actors import by_line, csv_entries
 from stance.errors import InputFormatError, Problem, display_path
 from stance.paths import file_sha256, resolve_path
@@ -228,28 +228,40 @@ def _parse_roles(raw: Any, source: str, where: str, problems: list[Problem]) -> 
 def merge_parts(parts: list[GazetteerPart]) -> tuple[dict[str, Actor], list[str], Layer]:
     """The actors, phrases to ignore and alias table of one gazetteer from file parts in priority order.
 
-    A later actor with the same name (any case) as an earlier one, or a later
-    country or organisation with the code of an earlier YAML actor (Phoenix's
-    USA ↔ "United States"), is the same actor: the earlier name, type and
+    A later actor is the same actor as an earlier one when it has the same name
+    (any case, the US spelt either way: "US Congress" and Phoenix's "United
+    States Congress"), when its name is a multi-word alias of an earlier file's
+    actor (actors.yaml's Pentagon lists "United States Military"), or when it
+    is a country or organisation with the code of an earlier YAML actor
+    (Phoenix's USA ↔ "United States"). Then the earlier name, type and
     affiliation win, aliases are united, and the later roles are kept for the
     codes the earlier actor does not date itself.
     """
     actors: dict[str, Actor] = {}
     by_name: dict[str, str] = {}
+    by_alias: dict[str, str] = {}
     by_code: dict[str, str] = {}
     layer = Layer()
     ignore: list[str] = []
     for part in parts:
         renamed: dict[str, str] = {}
         for actor in part.actors:
-            target = by_name.get(actor.name.casefold())
+            key = same_name_key(actor.name)
+            target = by_name.get(key)
+            if target is None and actor.type != "agent" and not actor.roles:
+                owner = by_alias.get(key)
+                if owner is not None and actors[owner].source != actor.source:
+                    target = owner
             if target is None and actor.code and not actor.roles and actor.type in ("country", "organization"):
                 owner = by_code.get(actor.code)
                 if owner is not None and (actors[owner].source != actor.source or actor.type == "country"):
                     target = owner
             if target is None:
                 actors[actor.name] = actor
-                by_name.setdefault(actor.name.casefold(), actor.name)
+                by_name.setdefault(key, actor.name)
+                for alias in actor.aliases:
+                    if " " in alias.strip():
+                        by_alias.setdefault(same_name_key(alias), actor.name)
                 if actor.code and not actor.roles and actor.type in ("country", "organization", "alliance"):
                     by_code.setdefault(actor.code, actor.name)
                 continue

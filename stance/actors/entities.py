@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stance.actors.actor import Mention
+from stance.actors.aliases import same_name_key
 from stance.actors.gazetteer import Gazetteer
 
 PERSON_TITLES = (
@@ -220,14 +221,6 @@ def _article_mentions(
 
 
 # "US Congress", "U.S. Congress", "United States Congress": one body, however the country is spelt.
-_US_LEAD = re.compile(r"^(?:the\s+)?(?:u\.?\s?s\.?(?:\s?a\.?)?|united\s+states(?:\s+of\s+america)?)\s+(?=\w)", re.I)
-
-
-def same_name_key(form: str) -> str:
-    """What two names of one body share: the form up to case, the country's name before it spelt one way."""
-    return _US_LEAD.sub("united states ", form.casefold())
-
-
 def _join_same_names(union: _Union, items: Sequence[_Item], forms: Sequence[str]) -> None:
     """Join the mentions of one gazetteer actor, of one form up to case (and the US's spelling), and found forms
     of one stem."""

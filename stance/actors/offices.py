@@ -158,6 +158,17 @@ class RoleTable:
                 kept.append(ref)
         return sorted(kept, key=lambda r: r.start)
 
+    def names_office(self, form: str) -> bool:
+        """Whether a phrase is an office's own name or title ("Secretary of State", "the secretary of state")."""
+        norm = _norm(form)
+        bare = norm.removeprefix("the ")
+        return (
+            norm in self._titles
+            or bare in self._titles
+            or self._forms.get(norm, ("",))[0] == "role"
+            or (self._forms.get(f"the {bare}", ("",))[0] == "role")
+        )
+
     def titles_of(self, text: str, mention: Mention) -> set[str]:
         """The offices and descriptions whose title the text gives a mention ("Sen. Mitch McConnell" → senator)."""
         match = self._title_in.search(mention.text) if self._title_in else None

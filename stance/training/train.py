@@ -99,7 +99,7 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         on_path=select_on == "dev" and uses_found_pairs(cfg.data),
     )
     trainer = (PairTrainer if head == "pairs" else StanceTrainer)(
-        **_sampling(cfg, train_set, teachers, windows=head == "pairs"),
+        **_sampling(cfg, train_set, teachers, windows=len(encoded["train"]) if head == "pairs" else None),
         distill=distill,
         model=build_model(cfg.model, tokenizer, encoding),
         args=args,
@@ -152,17 +152,19 @@ def _train_set(cfg: Any, dataset: DatasetDict, teachers: list[Any]) -> Dataset:
     return train_set.add_column(LOSS_WEIGHT, weights)
 
 
-def _sampling(cfg: Any, train_set: Dataset, teachers: list[Any], windows: bool = False) -> dict[str, Any]:
+def _sampling(cfg: Any, train_set: Dataset, teachers: list[Any], windows: int | None = None) -> dict[str, Any]:
     """The trainer's sampler and loss weights: pair groups, a mix's per-corpus draws, and the class weights.
 
-    With `windows` (the pair model) the examples drawn are sentence windows: only the class weights apply.
+    With `windows` (the pair model's window count) the examples drawn are sentence windows, each its
+    own group, brought together by length so that less compute goes to padding; only the class
+    weights apply.
     """
     corpus_weights = sampling_weights(cfg.data)
-    if windows:
+    if windows is not None:
         if corpus_weights:
             log.warning("model.head=pairs draws sentence windows: a mix's per-corpus weights are not applied")
         weights = class_weights(list(train_set["label"]), str(cfg.train.class_weights), None)
-        return {"groups": None, "draws": None, "length_grouped": False, "class_weight": weights}
+        return {"groups": list(range(windows)), "draws": None, "length_grouped": True, "class_weight": weights}
     draws = [corpus_weights.get(c, 1.0) for c in train_set["corpus"]] if corpus_weights else None
     gold = train_set[GOLD] if teachers else [1.0] * len(train_set)
     weights = class_weights(

@@ -184,6 +184,15 @@ def test_one_body_is_one_actor_whichever_dictionary_names_it() -> None:
     assert "United States Department of Justice" in g.actors and "National Security Council" in g.actors
 
 
+def test_a_body_never_rolls_up_to_another_that_shares_its_code() -> None:
+    g = load_gazetteer("phoenix")
+    # Phoenix codes many bodies alike (MED, MNCJPN, IMGMUSALQ): none of them is the others' parent.
+    for name in ("Washington Post", "New York Times", "Honda", "Al Qa'ida", "reporter"):
+        assert g.affiliation(name, "2020-01-01") == name
+    assert g.affiliation("Barack Obama", "2010-05-01") == "United States"  # a state role still rolls up
+    assert g.affiliation("China police") == "China"
+
+
 def test_article_local_copies_of_the_phoenix_gazetteer_are_cheap() -> None:
     g = load_gazetteer("phoenix")
     began = time.perf_counter()

@@ -250,6 +250,10 @@ class Gazetteer:
         in_force = actor.code if day is None else next((r.code for r in actor.roles if r.holds(day)), actor.code)
         code = self.code(actor.name) if day is None else in_force
         target = self._rollup(code) if code else None
+        if target is not None and actor.type in _CODE_OWNERS:
+            owner = self._actor(target)
+            if owner is not None and owner.code == code:  # another body of the same code is a sibling, not a parent
+                target = None
         return target if target is not None else actor.name
 
     def _rollup(self, code: str) -> str | None:
@@ -257,7 +261,8 @@ class Gazetteer:
         country = self._actor(self._codes.get(code[:3], ""))
         if country is not None and country.type == "country":
             return country.name if len(code) == 3 or code[3:6] in STATE_ROLES else None
-        for n in range(len(code) - len(code) % 3, 2, -3):
+        # Down to 6 letters: a bare 3-letter sector code (MED, BUS) names no body, whoever was coded with it first.
+        for n in range(len(code) - len(code) % 3, 5, -3):
             owner = self._codes.get(code[:n])
             if owner is not None:
                 return owner
@@ -366,11 +371,14 @@ def _can_lead(actor: Actor) -> bool:
     return actor.type == "country"
 
 
+_CODE_OWNERS = ("country", "organization", "alliance")
+
+
 def _code_index(actors: Iterable[Actor]) -> dict[str, str]:
     """Default code → actor, for the actors that codes roll up to (countries and organisations)."""
     codes: dict[str, str] = {}
     for actor in actors:
-        if actor.code and actor.type in ("country", "organization", "alliance") and not actor.roles:
+        if actor.code and actor.type in _CODE_OWNERS and not actor.roles:
             codes.setdefault(actor.code, actor.name)
     return codes
 

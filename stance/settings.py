@@ -61,7 +61,7 @@ class TrainSettings:
     class_weights: ClassWeights = ClassWeights.balanced  # type: ignore[valid-type, attr-defined]
     max_steps: int = -1  # > 0 stops after that many optimiser steps (smoke runs)
     device: Device = Device.auto  # type: ignore[valid-type, attr-defined]
-    # auto: bf16 (or fp16) on CUDA, fp32 on CPU | fp32 | bf16 | fp16
+    # auto: bf16 (or fp16) on CUDA, bf16 on a CPU with AVX512-BF16 or AMX, else fp32 | fp32 | bf16 | fp16
     precision: TrainPrecision = TrainPrecision.auto  # type: ignore[valid-type, attr-defined]
     logging_steps: int = 10
     num_workers: int = 0

@@ -28,6 +28,10 @@ def test_us_states_and_cities_are_their_own_actors_affiliated_with_the_country(p
     pairs = co_mentioned_pairs(mentions)
     assert ("Donald Trump", "United States") not in pairs and ("Donald Trump", "Utah") in pairs
     assert phoenix.affiliation("Utah") == phoenix.affiliation("Chicago") == "United States"
+    # Other countries' regions too; a contested one belongs to no country, so no roll-up takes a side.
+    assert _actors("Xi Jinping visited Xinjiang.", phoenix) == [["Xi Jinping", "Xinjiang"]]
+    assert phoenix.affiliation("Xinjiang") == "China" and phoenix.affiliation("Quebec") == "Canada"
+    assert phoenix.affiliation("Crimea") == "Crimea"
     assert _actors("Washington warned Beijing.", phoenix) == [["United States", "China"]]  # the capital's metonym
 
 

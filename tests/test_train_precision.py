@@ -12,8 +12,10 @@ def test_cpu_bf16_is_used_only_where_the_cpu_has_it(monkeypatch, caplog) -> None
     cpu = torch.device("cpu")
     monkeypatch.setattr("stance.training.trainer.cpu_has_bf16", lambda: True)
     assert _precision_flags("bf16", cpu) == {"bf16": True, "fp16": False}
-    assert _precision_flags("auto", cpu) == {"bf16": False, "fp16": False}  # until bf16's dev quality is shown
+    assert _precision_flags("auto", cpu) == {"bf16": True, "fp16": False}  # dev figures held (bench/training)
+    assert _precision_flags("fp32", cpu) == {"bf16": False, "fp16": False}
     monkeypatch.setattr("stance.training.trainer.cpu_has_bf16", lambda: False)
+    assert _precision_flags("auto", cpu) == {"bf16": False, "fp16": False}
     with caplog.at_level("WARNING"):
         assert _precision_flags("bf16", cpu) == {"bf16": False, "fp16": False}
     assert "fp32" in caplog.text

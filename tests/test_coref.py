@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stance.actors.actor import Mention
-from stance.actors.coref import drop_office_titles, resolve_references
+from stance.actors.coref import resolve_references, settle_office_actors
 from stance.actors.gazetteer import Gazetteer
 from stance.actors.offices import RoleTable
 from stance.actors.roles import DEFAULT_ROLES, load_roles, roles_from_dict
@@ -249,10 +249,15 @@ def test_an_office_actor_is_its_holder_or_the_title_of_a_name(roles: RoleTable) 
     assert rows[0] == [("Antony Blinken", "Antony Blinken"), ("Xi Jinping", "Xi Jinping")]
     assert rows[1] == [("Antony Blinken", "The Secretary of State"), ("China", "China")]
     assert ("Antony Blinken", "the secretary of state") in rows[2] and counts == Counter(role=2)
-    # Without references=true the title is still not a second actor.
-    article = Article(id="a", sentences=sentences[:1], date="2023-05-01")
-    kept = drop_office_titles(article, [g.actor_mentions(sentences[0])], g, roles)
-    assert [m.actor for m in kept[0]] == ["Antony Blinken", "Xi Jinping"]
+    # Without references=true the title is still not a second actor, and the office's actor is its holder;
+    # the bare role noun with no actor matched ("the secretary of state") is left to references.
+    article = Article(id="a", sentences=sentences, date="2023-05-01")
+    kept = settle_office_actors(article, [g.actor_mentions(s) for s in sentences], g, roles)
+    assert [[m.actor for m in row] for row in kept] == [
+        ["Antony Blinken", "Xi Jinping"],
+        ["Antony Blinken", "China"],
+        ["China"],
+    ]
     # Where no holder is known (no date), the dictionary's office actor stays.
     rows, _ = resolve(g, roles, sentences[1:2])
     assert ("The US Secretary of State", "Secretary of State") in rows[0]

@@ -93,32 +93,28 @@ def resolve_references(
     for i, text in enumerate(article.sentences):
         state.drop_titles(i)
         for ref in sorted([*table.references(text), *_pronouns(text)], key=lambda r: r.start):
-            offices = state.office_mentions(i, ref)
-            if offices is None:
-                continue
-            actor = state.resolve(i, ref)
-            if actor is None:
-                continue
-            state.drop(i, offices)
-            if actor in {m.actor for m in state.row(i)}:
-                continue
-            state.add(i, Mention(actor, ref.start, ref.end, text[ref.start : ref.end]), ref.rule)
-            counts[ref.rule] += 1
+            state.settle(i, ref, counts)
     return state.rows(), counts
 
 
-def drop_office_titles(
+def settle_office_actors(
     article: Article, mentions: Sequence[Sequence[Mention]], gazetteer: Gazetteer, roles: RoleTable | None = None
 ) -> list[list[Mention]]:
-    """Each sentence's mentions without an office's actor read from the title before a person's name.
+    """Each sentence's mentions, a dictionary's actor for an office itself settled (with or without references).
 
     "Secretary of State Antony Blinken" is one person: Phoenix's "The US Secretary of State" matched on
-    the title would otherwise be a second actor, paired with him.
+    the title is dropped, not paired with him. Matched as a role noun ("the Secretary of State said"), it
+    becomes the office's holder on the article's date, as `resolve_references` would make it; with no
+    holder known it stays.
     """
-    state = _ArticleState(article, mentions, gazetteer, roles if roles is not None else default_roles())
-    for i in range(len(article.sentences)):
+    table = roles if roles is not None else default_roles()
+    state = _ArticleState(article, mentions, gazetteer, table)
+    for i, text in enumerate(article.sentences):
         state.drop_titles(i)
-    return state.given
+        for ref in table.references(text):
+            if ref.rule == "role" and state.office_mentions(i, ref):
+                state.settle(i, ref, Counter())
+    return state.rows()
 
 
 def _pronouns(text: str) -> list[Reference]:
@@ -151,6 +147,21 @@ class _ArticleState:
 
     def add(self, i: int, mention: Mention, rule: str) -> None:
         self.added[i].append((mention, rule))
+
+    def settle(self, i: int, ref: Reference, counts: Counter[str]) -> None:
+        """Add the actor a reference resolves to (in place of the office actors it covers), counted by rule."""
+        offices = self.office_mentions(i, ref)
+        if offices is None:
+            return
+        actor = self.resolve(i, ref)
+        if actor is None:
+            return
+        self.drop(i, offices)
+        if actor in {m.actor for m in self.row(i)}:
+            return
+        text = self.sentences[i]
+        self.add(i, Mention(actor, ref.start, ref.end, text[ref.start : ref.end]), ref.rule)
+        counts[ref.rule] += 1
 
     def drop(self, i: int, mentions: Sequence[Mention]) -> None:
         self.given[i] = [m for m in self.given[i] if m not in mentions]

@@ -10,7 +10,7 @@ from typing import Any
 
 from stance.actors.actor import Mention
 from stance.actors.choice import mentioned_actors, pair_mentions
-from stance.actors.coref import drop_office_titles, resolve_references
+from stance.actors.coref import resolve_references, settle_office_actors
 from stance.actors.entities import FOUND, merge_mentions
 from stance.actors.finder import MentionFinder
 from stance.actors.gazetteer import Gazetteer
@@ -119,7 +119,7 @@ def article_mentions(
     if found is not None:
         listed, entities = merge_mentions(article.sentences, listed, found, local)
         sources = {name: entity.source for name, entity in entities.items()}
-    listed = drop_office_titles(article, listed, local)
+    listed = settle_office_actors(article, listed, local)
     if references:
         listed, _ = resolve_references(article, listed, local)
     return listed, sources

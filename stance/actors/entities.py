@@ -74,7 +74,7 @@ _TITLE = re.compile(
     + r")\s+(?=[A-Z])"
 )
 # A span that is a title alone ("Mr" of "Mr Trump", where the name is matched on its own) is no actor.
-_TITLE_ALONE = frozenset(t.casefold().rstrip(".") for t in PERSON_TITLES) | {"sen", "rep", "gov", "gen", "lt", "prof"}
+_TITLE_ALONE = frozenset(t.casefold().rstrip(".") for t in PERSON_TITLES) | {"lt", "prof"}
 _LEAD = re.compile(r"^(?:the|The)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "to", "a", "an", "&"})
@@ -220,7 +220,7 @@ def _article_mentions(
             if (
                 not form
                 or form.casefold() in _PRONOUNS
-                or form.casefold().rstrip(".") in _TITLE_ALONE
+                or form.casefold() in _TITLE_ALONE  # clean_form has stripped the full stop
                 or not any(c.isalpha() for c in form)
             ):
                 continue

@@ -98,6 +98,10 @@ class PairPrediction:
     target_code: str = ""
     actor_affiliation: str = ""
     target_affiliation: str = ""
+    # What kind of actor each end is (country, person, organization, alliance, agent, region, other; "" for a
+    # span the finder found that no dictionary lists): what a network tool colours nodes by.
+    actor_type: str = ""
+    target_type: str = ""
     # Where the actor's and the target's mentions are in `sentence` (character offsets, end exclusive; -1 where
     # that end is not marked there, as when it is named in an earlier sentence): what the report highlights.
     actor_start: int = -1
@@ -131,6 +135,8 @@ OPTIONAL_FIELDS = (
     "target_code",
     "actor_affiliation",
     "target_affiliation",
+    "actor_type",
+    "target_type",
     "date",
     "source",
     "url",

@@ -231,8 +231,21 @@ def test_prediction_rows_carry_source_code_and_the_roll_up_at_the_article_date()
         "USAGOV",
         "United States",
     )
+    assert (obama["actor_type"], obama["target_type"]) == ("person", "person")
     row = rows[("1995-01-01", "Hu Jintao", "Japan police")]
     assert (row["actor_code"], row["actor_affiliation"]) == ("CHNELI", "Hu Jintao")  # not yet in government
+
+
+def test_a_country_dated_by_its_former_states_is_a_country_its_people_roll_up_to() -> None:
+    # Phoenix dates Kazakhstan, Georgia, Kuwait and two dozen more by their states ([USRKAZ <911216]
+    # [KAZ >911221]); they are countries, not persons, so that a KAZGOV minister stands for Kazakhstan.
+    g = load_gazetteer("phoenix")
+    for country, code in (("Kazakhstan", "KAZ"), ("Georgia", "GEO"), ("Kuwait", "KWT"), ("Estonia", "EST")):
+        actor = g.get(country)
+        assert actor is not None and (actor.type, actor.code, actor.roles) == ("country", code, ())
+    assert g.affiliation("Nursultan Nazarbayev", "2012-01-01") == "Kazakhstan"
+    assert g.affiliation("Mikheil Saakashvili", "2005-06-01") == "Georgia"
+    assert g.get("Hu Jintao").type == "person"  # a person's 6-letter codes leave them a person
 
 
 def test_the_summary_rolls_actors_up_as_of_each_article_date() -> None:

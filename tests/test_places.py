@@ -45,12 +45,17 @@ def test_us_states_and_cities_are_their_own_actors_affiliated_with_the_country(p
         ("Russia warned Georgia, and Tbilisi answered before the Atlanta summit.", None),  # cues of both
         ("Brussels said the EU deal was off.", "European Union"),
         ("Brussels welcomed De Croo's plan.", "Belgium"),
+        ("The Supreme Court ruled, and Justice Sonia Sotomayor dissented.", "US Supreme Court"),
+        ("The Supreme Court heard the Ohio case.", "US Supreme Court"),  # a US state is a cue
+        # another country's court is not the US one (and a court with no country is no actor)
+        ("The Supreme Court ruled. Pakistan's Supreme Court has ruled before.", None),
+        ("The Supreme Court ruled on the election.", None),  # no country said: unresolved
     ],
 )
 def test_ambiguous_names_are_read_by_the_articles_context_or_left_unresolved(phoenix, text, reading) -> None:
     article = article_from_text("a", text)
     local = article_gazetteer(article, phoenix)
-    form = "Georgia" if "Georgia" in text else "Brussels"
+    form = next(f for f in ("Georgia", "Brussels", "Supreme Court") if f in text)
     read = {
         m.actor for m in local.actor_mentions(article.sentences[0]) if article.sentences[0][m.start : m.end] == form
     }
@@ -67,6 +72,21 @@ def test_office_holders_after_phoenix_are_actors_with_dated_roles(phoenix) -> No
     )
     assert phoenix.affiliation("Mitt Romney", "2010-01-01") == "Mitt Romney"  # no state office then
     assert phoenix.affiliation("US Supreme Court") == "United States"
+    # The holders of 2025: "Kash Patel" is not the State Department's Vedant Patel.
+    text = "Kash Patel and Pam Bondi briefed Scott Bessent, Tulsi Gabbard and Pedro Sánchez."
+    assert _actors(text, phoenix) == [["Kash Patel", "Pam Bondi", "Scott Bessent", "Tulsi Gabbard", "Pedro Sanchez"]]
+    assert phoenix.affiliation("Kash Patel", "2025-06-01") == "United States"
+    assert phoenix.affiliation("Tulsi Gabbard", "2023-06-01") == "Tulsi Gabbard"  # out of office then
+    assert phoenix.affiliation("Sanae Takaichi", "2025-11-01") == "Japan"
+
+
+def test_us_cities_phoenix_gives_the_country_are_cities_or_no_actor(phoenix) -> None:
+    # Phoenix lists US cities, state nicknames and rivers among the United States' aliases.
+    assert _actors("Trump flew to Tampa and St. Louis.", phoenix) == [["Donald Trump", "Tampa", "St. Louis"]]
+    assert phoenix.affiliation("Tampa") == "United States"
+    # A name that is a person's or another place's as often is no actor; a longer alias still is.
+    assert _actors("Austin said Portland and the Garden State agreed.", phoenix) == [[]]
+    assert _actors("Lloyd Austin spoke in Austin, Texas.", phoenix) == [["Lloyd Austin", "Austin (Texas)"]]
 
 
 def test_one_body_is_one_actor_however_the_country_is_spelt(phoenix) -> None:

@@ -19,6 +19,8 @@ from stance.report.edges import iter_edges
 from stance.report.intervals import bootstrap_intervals
 from stance.schema import OUTPUT_FIELDS, PairPrediction
 
+TYPES = {"Joe Biden": "person", "China": "country", "Russia": "country", "United States": "country"}
+
 
 def _row(article, index, actor, target, stance, ps, po, date, source, actor_aff="", target_aff="") -> PairPrediction:
     return PairPrediction(
@@ -34,6 +36,8 @@ def _row(article, index, actor, target, stance, ps, po, date, source, actor_aff=
         model="tiny",
         actor_affiliation=actor_aff,
         target_affiliation=target_aff,
+        actor_type=TYPES.get(actor, ""),
+        target_type=TYPES.get(target, ""),
         actor_start=0,
         actor_end=len(actor),
         target_start=len(actor) + 5,
@@ -222,8 +226,10 @@ def test_network_files_open_in_networkx(corpus: Path) -> None:
 
     for graph in (nx.read_graphml(corpus / "out" / "network.graphml"), nx.read_gexf(corpus / "out" / "network.gexf")):
         assert {(a, t): int(d["n"]) for a, t, d in graph.edges(data=True)} == {k: v[0] for k, v in ENTITY.items()}
-        # Nodes carry what Gephi colours by: the affiliation (the actor's own name when it has none), code, source.
+        # Nodes carry what Gephi colours by: the type, the affiliation (the actor's own name when it has none),
+        # code, source.
         assert graph.nodes["Joe Biden"]["affiliation"] == "United States"
+        assert (graph.nodes["Joe Biden"]["type"], graph.nodes["China"]["type"]) == ("person", "country")
         assert graph.nodes["China"]["affiliation"] == "China"
         assert {"code", "country", "source"} <= set(graph.nodes["Russia"])
 

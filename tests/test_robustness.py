@@ -130,12 +130,16 @@ def test_every_jsonl_line_is_an_article_or_a_problem_with_its_line(lines: list, 
         except UnicodeDecodeError:
             return False
 
-    if b"\0" in data:  # binary data, whatever the extension: named once for the file, not line by line
-        assert len(items) == 1 and isinstance(items[0], Problem) and "binary data" in items[0].message
-        assert items[0].line is None
-        return
     physical = data.split(b"\n")[:-1]
+    binary_at = next((i for i, b in enumerate(physical, start=1) if b"\0" in b), None)
+    if binary_at is not None:  # binary data: named once, at its line, and not read past (nor line by line)
+        assert isinstance(items[-1], Problem) and "binary data" in items[-1].message
+        assert items[-1].line == binary_at
+        physical, items = physical[: binary_at - 1], items[:-1]
     nonblank = [i for i, b in enumerate(physical, start=1) if not blank(i, b)]
+    if not nonblank and binary_at is not None:
+        assert items == []
+        return
     if not nonblank:
         assert len(items) == 1 and isinstance(items[0], Problem) and "empty" in items[0].message
         return
@@ -152,6 +156,20 @@ def test_a_binary_file_named_jsonl_is_one_problem(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_bytes(bytes(range(256)) * 40)
     items = list(iter_inputs(tmp_path / "x.jsonl", gazetteer=None))
     assert len(items) == 1 and "binary data, not JSONL text (NUL byte at offset 0)" in items[0].message
+    assert items[0].line == 1
+
+
+def test_binary_data_after_good_lines_is_named_once_by_either_engine(tmp_path: Path) -> None:
+    from stance.predict.ray_stages import shard_records
+
+    good = "".join(json.dumps({"id": f"a{i}", "text": "China praised Russia. " * 20}) + "\n" for i in range(30))
+    data = good.encode("utf-8") + bytes(range(256)) * 40  # past the first 8 KB, as a truncated download leaves it
+    assert len(good) > 8192
+    (tmp_path / "x.jsonl").write_bytes(data)
+    for items in (list(iter_inputs(tmp_path / "x.jsonl", gazetteer=None)), list(shard_records(data, ".jsonl", "x"))):
+        assert [a.id for a in items[:-1]] == [f"a{i}" for i in range(30)]  # the records before it are kept
+        assert isinstance(items[-1], Problem) and items[-1].line == 31
+        assert f"binary data, not JSONL text (NUL byte at offset {len(good)})" in items[-1].message
 
 
 def test_a_date_that_does_not_parse_is_named_and_the_article_kept(tmp_path: Path, caplog) -> None:

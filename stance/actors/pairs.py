@@ -203,7 +203,7 @@ def article_pairs(
     local = article_gazetteer(article, gazetteer)
     listed, sources = article_mentions(article, local, found, actors, references)
     rows: list[dict[str, Any]] = []
-    described: dict[str, tuple[str, str, str]] = {}
+    described: dict[str, tuple[str, str, str, str]] = {}
     for i, mentions in enumerate(listed):
         pairs = sentence_pairs(listed, i, context_pairs)
         if not pairs:
@@ -213,20 +213,23 @@ def article_pairs(
                 name = row[role]
                 if name not in described:
                     described[name] = _describe(name, local, sources.get(name), article.date)
-                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = described[name]
+                source, code, affiliation, kind = described[name]
+                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = source, code, affiliation
+                row[f"{role}_type"] = kind
             rows.append(row)
     return rows
 
 
-def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str]:
-    """(source, CAMEO code, affiliation at `date`) of an actor of an article."""
+def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str, str]:
+    """(source, CAMEO code, affiliation at `date`, type) of an actor of an article."""
     actor = gazetteer.get(name)
     if actor is None:
-        return source or FOUND, "", name
+        return source or FOUND, "", name, ""
     return (
         source or actor.source,
         gazetteer.code(name, date or None) or "",
         gazetteer.affiliation(name, date or None),
+        actor.type,
     )
 
 

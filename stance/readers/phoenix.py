@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ _BRACKET = re.compile(r"\[([^\]\[]*)\]")
 _RESTRICTION = re.compile(r"^([A-Za-z0-9~-]+)\s*(?:([<>])\s*(\d+)|(\d+)\s*-\s*(\d+))?$")
 _AGENT = re.compile(r"^(?P<phrase>[^{\[]+?)\s*(?:\{(?P<plural>[^}]*)\})?\s*\[(?P<code>[^\]]*)\]\s*$")
 _SUBSET = re.compile(r"^!(\w+)!\s*=\s*(.+)$")
+_STATE = re.compile(r"[A-Z]{3}(?:[A-Z]{3}){0,2}")  # a country code, or a former state's sub-code (USRUKR)
 
 
 @dataclass
@@ -216,18 +217,34 @@ def _actor_record(pending: _Pending, kind: str, shown: str) -> PhoenixRecord:
     aliases: list[str] = []
     for phrase, _primary in pending.phrases:
         aliases.append(_alias(phrase))
-    code = pending.code
-    if pending.roles or (kind == "country" and not (code and len(code) == 3 and code.isalpha())):
+    code, roles = pending.code, pending.roles
+    state = _state_code(code, roles) if kind == "country" else None
+    if state is not None:
+        # A country dated by its states ("UKRAINE [USRUKR <911218] [UKR >911221]"): the country of its
+        # latest code, so that its people (UKRGOV) roll up to it as to any other country.
+        code, roles = state, []
+    elif roles or (kind == "country" and not (code and len(code) == 3 and code.isalpha())):
         kind = "person"
     return PhoenixRecord(
         name=name,
         type=kind,
         code=code,
-        roles=pending.roles,
+        roles=roles,
         aliases=[a for a in dict.fromkeys(aliases) if a != name],
         file=shown,
         line=pending.line,
     )
+
+
+def _state_code(code: str | None, roles: Sequence[tuple[str, str | None, str | None]]) -> str | None:
+    """The country code of a Countries record whose codes are all states (3 letters, or a former state's
+    6-letter sub-code such as USRUKR or ESTOCC) and whose latest one is a country's; None for anyone else."""
+    if not roles or (code is not None and not _STATE.fullmatch(code)):
+        return None
+    if not all(_STATE.fullmatch(c) for c, _start, _end in roles):
+        return None
+    latest = code or max(roles, key=lambda r: (r[2] is None, r[2] or "", r[1] or ""))[0]
+    return latest if len(latest) == 3 else None
 
 
 def read_agent_file(path: Path, problems: list[Problem]) -> tuple[list[PhoenixRecord], int]:

@@ -55,9 +55,6 @@ def _files(path: Path, suffix: str) -> list[Path]:
     return chosen
 
 
-BINARY_SNIFF = 8192  # bytes read to tell a binary file from text: a NUL byte in them is binary
-
-
 def _decode(data: bytes) -> tuple[str | None, str]:
     """(UTF-8 text with a leading BOM dropped, "") or (None, why not): binary data and invalid UTF-8 are named."""
     nul = data.find(b"\0")
@@ -111,19 +108,26 @@ def _iter_jsonl(file: Path) -> Iterator[Article | Problem]:
         yield Problem(shown, f"cannot read: {exc.strerror}")
         return
     with handle:
-        head = handle.read(BINARY_SNIFF)
-        nul = head.find(b"\0")
-        if nul >= 0:  # one message for the file, not one per "line" of a binary file
-            yield Problem(shown, f"binary data, not JSONL text (NUL byte at offset {nul})")
-            return
-        handle.seek(0)
         yield from jsonl_records(handle, shown)
 
 
 def jsonl_records(lines: Iterable[bytes], shown: str) -> Iterator[Article | Problem]:
-    """The articles of JSONL lines (bytes, as a binary file yields them), or the Problem with each bad one."""
-    records = 0
+    """The articles of JSONL lines (bytes, as a binary file yields them), or the Problem with each bad one.
+
+    A NUL byte is binary data, not text: the file is named once there, with the line and offset, and
+    read no further (the records before it are kept), wherever it starts and whichever engine reads it.
+    """
+    records = offset = 0
     for number, raw in enumerate(lines, start=1):
+        nul = raw.find(b"\0")
+        if nul >= 0:
+            yield Problem(
+                shown,
+                f"binary data, not JSONL text (NUL byte at offset {offset + nul}); not read from here",
+                line=number,
+            )
+            return
+        offset += len(raw)
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
         except UnicodeDecodeError as exc:

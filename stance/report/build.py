@@ -156,7 +156,7 @@ def _largest_edges(edges: Any, options: Any, facts: dict[str, Any]) -> dict[str,
 
 
 def _write_network(entity: Any, options: Any, output: Path, nodes: dict[str, dict[str, str]]) -> None:
-    """network.graphml and network.gexf (`report.graph_edges` edges, nodes with code, affiliation, source and
+    """network.graphml and network.gexf (`report.graph_edges` edges, nodes with type, code, affiliation, source and
     country), network.png (`report.top_edges`)."""
     import networkx as nx
 

@@ -13,26 +13,33 @@ from stance.files import atomic_path
 
 
 def actor_nodes(con: Any) -> dict[str, dict[str, str]]:
-    """Each actor's CAMEO code, affiliation and where it was found (gazetteer, phoenix, found), the most
+    """Each actor's type, CAMEO code, affiliation and where it was found (gazetteer, phoenix, found), the most
     frequent over its rows, and the CAMEO country (the code's first three letters)."""
     rows = con.execute(
-        """SELECT name, mode(code), mode(affiliation), mode(source) FROM (
-               SELECT actor AS name, actor_code AS code, actor_affiliation AS affiliation, actor_source AS source
+        """SELECT name, mode(type), mode(code), mode(affiliation), mode(source) FROM (
+               SELECT actor AS name, actor_type AS type, actor_code AS code, actor_affiliation AS affiliation,
+                      actor_source AS source
                FROM raw_rows
                UNION ALL
-               SELECT target, target_code, target_affiliation, target_source FROM raw_rows)
+               SELECT target, target_type, target_code, target_affiliation, target_source FROM raw_rows)
            GROUP BY name"""
     ).fetchall()
     nodes = {}
-    for name, code, affiliation, source in rows:
+    for name, kind, code, affiliation, source in rows:
         code = code or ""
-        nodes[name] = {"code": code, "affiliation": affiliation or name, "source": source or "", "country": code[:3]}
+        nodes[name] = {
+            "type": kind or "",
+            "code": code,
+            "affiliation": affiliation or name,
+            "source": source or "",
+            "country": code[:3],
+        }
     return nodes
 
 
 def network_graph(edges: Any, limit: int | None, nodes: dict[str, dict[str, str]] | None = None) -> Any:
     """Entity edges (the `limit` largest by n, of a table sorted by n) as a networkx DiGraph with their figures;
-    each node with its total n and, given `nodes` (`actor_nodes`), its code, affiliation, source and country."""
+    each node with its total n and, given `nodes` (`actor_nodes`), its type, code, affiliation, source and country."""
     import networkx as nx
 
     entity = edges if limit is None else edges.slice(0, int(limit))

@@ -78,6 +78,10 @@ def test_office_holders_after_phoenix_are_actors_with_dated_roles(phoenix) -> No
     assert phoenix.affiliation("Kash Patel", "2025-06-01") == "United States"
     assert phoenix.affiliation("Tulsi Gabbard", "2023-06-01") == "Tulsi Gabbard"  # out of office then
     assert phoenix.affiliation("Sanae Takaichi", "2025-11-01") == "Japan"
+    # A secretary general stands for NATO only while in office, for his country's government before.
+    assert phoenix.affiliation("Mark Rutte", "2024-05-17") == "Netherlands"
+    assert phoenix.affiliation("Mark Rutte", "2025-06-01") == phoenix.affiliation("Jens Stoltenberg", "2020-01-01")
+    assert phoenix.affiliation("Jens Stoltenberg", "2020-01-01") == "NATO"
 
 
 def test_us_cities_phoenix_gives_the_country_are_cities_or_no_actor(phoenix) -> None:
@@ -96,3 +100,18 @@ def test_one_body_is_one_actor_however_the_country_is_spelt(phoenix) -> None:
     merged, _ = merge_mentions(sentences, listed, spans, phoenix)
     names = {m.actor for row in merged for m in row}
     assert len(names) == 1, names
+
+
+def test_an_unresolved_name_the_finder_found_is_not_the_dictionary_actor_of_that_name(phoenix) -> None:
+    from stance.actors.pairs import article_pairs
+    from stance.schema import Article
+
+    sentence = "Trump criticised Georgia."
+    article = Article("a", [sentence], date="2024-05-01")
+    rows = article_pairs(article, phoenix, 0, [[(17, 24)]], "both")  # the finder's span: "Georgia"
+    row = next(r for r in rows if r["target"] == "Georgia")
+    # No cue says which Georgia: a found actor of that name, not the country's code, type or roll-up.
+    assert (row["target_source"], row["target_code"], row["target_type"]) == ("found", "", "")
+    cued = Article("b", [sentence + " Tbilisi protested."], date="2024-05-01")
+    row = next(r for r in article_pairs(cued, phoenix, 0, [[(17, 24)]], "both") if r["target"] == "Georgia")
+    assert (row["target_code"], row["target_type"]) == ("GEO", "country")

@@ -175,6 +175,8 @@ def _universe(actors: int, seed: int) -> dict[str, Any]:
         "affiliation": pa.array(aff_of_actor.tolist(), pa.string()),
         "code": pa.array(codes, pa.string()),
         "source": pa.array(np.array(["gazetteer", "phoenix", "found"])[kind].tolist(), pa.string()),
+        # A dictionary actor's type; a span only the finder found has none.
+        "type": pa.array(np.array(["country", "person", ""])[kind].tolist(), pa.string()),
         "outlet_weights": _zipf(OUTLETS, 0.9, 3.0),
         "outlets": pa.array(outlets, pa.string()),
         "domains": domains,
@@ -295,6 +297,8 @@ def _chunk(u: dict[str, Any], rng: np.random.Generator, rows: int, first_article
         "target_code": u["code"].take(t_idx),
         "actor_affiliation": u["affiliation"].take(a_idx),
         "target_affiliation": u["affiliation"].take(t_idx),
+        "actor_type": u["type"].take(a_idx),
+        "target_type": u["type"].take(t_idx),
         # The synthetic sentences are word salad: no mention is marked in them.
         **{name: pa.array(np.full(rows, -1, dtype=np.int64)) for name in SPAN_FIELDS},
         "date": per_row(pa.array(dates, pa.string())),

@@ -222,7 +222,9 @@ def article_pairs(
 
 def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str, str]:
     """(source, CAMEO code, affiliation at `date`, type) of an actor of an article."""
-    actor = gazetteer.get(name)
+    # A name only the finder gave is not the dictionary actor of that name: "Georgia" left unresolved in
+    # an article (data/ambiguous.yaml) is not the country GEO.
+    actor = gazetteer.get(name) if source != FOUND else None
     if actor is None:
         return source or FOUND, "", name, ""
     return (

@@ -43,7 +43,7 @@ def calibrate(cfg: Any) -> dict[str, Any]:
         gazetteer=choose_gazetteer(cfg.get("gazetteer") if on_path else None, folder),
         batch_size=int(cfg.batch_size),
         actors=str(cfg.get("actors", "auto")) if on_path else "gazetteer",
-        references=bool(cfg.get("references", False)),
+        references=bool(cfg.get("references", True)),
         context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, folder)

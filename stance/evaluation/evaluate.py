@@ -39,7 +39,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),
         actors=str(cfg.actors) if pairs != "labelled" else "gazetteer",
-        references=bool(cfg.get("references", False)),
+        references=bool(cfg.get("references", True)),
         context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, model)

@@ -17,8 +17,8 @@ from stance.predict.classifier import StanceClassifier
 def default_output(cfg: Any, classifier: StanceClassifier) -> Path:
     """outputs/evaluate/<model>/<data>-<split or input name>."""
     what = Path(str(cfg.input)).stem if cfg.input else f"{cfg.data.name}-{cfg.split}"
-    if cfg.get("references"):
-        what += "-references"  # another path: its figures must not overwrite the plain path's
+    if not cfg.get("references", True):
+        what += "-noreferences"  # another path: its figures must not overwrite the default path's
     return resolve_path(Path("outputs") / "evaluate" / classifier.name / what)
 
 

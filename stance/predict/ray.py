@@ -304,7 +304,7 @@ def _model_spec(
         model_dir=str(model_dir),
         gazetteer=_gazetteer_for_workers(gazetteer),
         actors=actors,
-        references=bool(cfg.get("references", False)),
+        references=bool(cfg.get("references", True)),
         context_pairs=cfg.get("context_pairs"),
         device=str(cfg.get("device", "auto")),
         batch_size=int(cfg.get("batch_size", 32)),

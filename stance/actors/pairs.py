@@ -213,11 +213,13 @@ def article_pairs(
                 name = row[role]
                 if name not in described:
                     described[name] = _describe(name, local, sources.get(name), article.date)
-                source, code, affiliation, kind = described[name]
-                row[f"{role}_source"], row[f"{role}_code"], row[f"{role}_affiliation"] = source, code, affiliation
-                row[f"{role}_type"] = kind
+                for field, value in zip(_DESCRIBED, described[name], strict=True):
+                    row[f"{role}_{field}"] = value
             rows.append(row)
     return rows
+
+
+_DESCRIBED = ("source", "code", "affiliation", "type")  # what `_describe` gives, in order: the rows' columns
 
 
 def _describe(name: str, gazetteer: Gazetteer, source: str | None, date: str) -> tuple[str, str, str, str]:

@@ -3,6 +3,8 @@ office holders after Phoenix's coverage, and one actor per body however the coun
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stance.actors.entities import merge_mentions
@@ -91,6 +93,41 @@ def test_us_cities_phoenix_gives_the_country_are_cities_or_no_actor(phoenix) -> 
     # A name that is a person's or another place's as often is no actor; a longer alias still is.
     assert _actors("Austin said Portland and the Garden State agreed.", phoenix) == [[]]
     assert _actors("Lloyd Austin spoke in Austin, Texas.", phoenix) == [["Lloyd Austin", "Austin (Texas)"]]
+
+
+def test_other_countries_cities_phoenix_gives_the_country_are_cities_and_capitals_stay_metonyms(phoenix) -> None:
+    text = "Assad's forces shelled Aleppo, and Damascus denied it. Kharkiv and Sevastopol were hit, Kiev said."
+    assert _actors(text, phoenix) == [["Bashar Al-Assad", "Aleppo", "Syria"], ["Kharkiv", "Sevastopol", "Ukraine"]]
+    assert phoenix.get("Aleppo").type == "region" and phoenix.affiliation("Aleppo") == "Syria"
+    assert phoenix.canonical("Halab") == "Aleppo"  # one actor per city, however Phoenix spells it
+    assert phoenix.canonical("Damascus") == "Syria"  # the capital stays the government's metonym
+    assert phoenix.canonical("Kharkov") == "Kharkiv" and phoenix.affiliation("Kharkiv") == "Ukraine"
+    assert phoenix.canonical("Kiev") == "Ukraine"
+    # Contested: a place of its own that rolls up to no country.
+    assert phoenix.canonical("Sevastopol") == "Sevastopol" and phoenix.affiliation("Sevastopol") == "Sevastopol"
+
+
+def test_every_generated_city_is_an_alias_phoenix_gives_its_country() -> None:
+    import gzip
+    import json
+
+    import yaml
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    cities = yaml.safe_load((data / "cities.yaml").read_text(encoding="utf-8"))["actors"]
+    with gzip.open(data / "phoenix" / "phoenix.jsonl.gz", "rt", encoding="utf-8") as f:
+        countries = [r for r in map(json.loads, f) if r["type"] == "country"]
+    aliases_of: dict[str, set[str]] = {}
+    for r in countries:
+        aliases_of.setdefault(r["code"], set()).update(r["aliases"])
+    gazetteer = load_gazetteer("phoenix")
+    assert len(cities) > 500
+    for city in cities:
+        code = gazetteer.get(city["affiliation"]).code
+        assert gazetteer.get(city["affiliation"]).type == "country", city
+        for name in [city["name"], *city.get("aliases", [])]:
+            assert name in aliases_of[code], (name, city["affiliation"])
+            assert gazetteer.canonical(name) == city["name"]
 
 
 def test_one_body_is_one_actor_however_the_country_is_spelt(phoenix) -> None:

@@ -651,7 +651,14 @@ def test_a_gazetteer_hash_follows_its_included_files(tmp_path: Path) -> None:
 
     copy = tmp_path / "a"
     (copy / "phoenix").mkdir(parents=True)
-    names = ("phoenix.yaml", "actors.yaml", "officeholders.yaml", "regions.yaml", "phoenix/phoenix.jsonl.gz")
+    names = (
+        "phoenix.yaml",
+        "actors.yaml",
+        "officeholders.yaml",
+        "regions.yaml",
+        "cities.yaml",
+        "phoenix/phoenix.jsonl.gz",
+    )
     for name in names:
         shutil.copyfile(ROOT / "data" / name, copy / name)
     assert [f.name for f in gazetteer_files(copy / "phoenix.yaml")] == [Path(n).name for n in names]

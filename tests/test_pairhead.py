@@ -11,7 +11,7 @@ import torch
 
 from stance.actors.pairs import co_mentioned_pairs, pair_examples
 from stance.encoding import EncodingConfig
-from stance.windows import ENTITY_CLOSE, ENTITY_OPEN, SENT, encode_windows
+from stance.windows import ENTITY_CLOSE, ENTITY_OPEN, SENT, encode_windows, group_windows
 
 SENTENCES = [
     "Leaders met in Beijing on Thursday.",
@@ -69,6 +69,25 @@ def test_a_sentence_is_one_window_with_every_actor_marked_and_listed(gazetteer, 
     assert sorted(out["row_index"][0]) == list(range(len(rows)))
     text = pair_tokenizer.decode(ids)
     assert "beijing" in text.lower()  # the sentence before, as context
+
+
+def test_an_actor_named_only_in_the_sentence_before_is_placed_by_its_listed_name(gazetteer, pair_tokenizer) -> None:
+    from stance.actors.pairs import sentence_pairs
+
+    # data.context_pairs=1: China is named a sentence before the one that states its stance.
+    sentences = ["China condemned the sanctions.", "It called them a provocation by the United States."]
+    listed = [gazetteer.actor_mentions(s) for s in sentences]
+    pairs = sentence_pairs(listed, 1, context_pairs=1)
+    assert set(pairs) == {("United States", "China"), ("China", "United States")}
+    rows = pair_examples("a1", sentences, 1, listed[1], pairs, 1)
+    out = encode_windows(_columns(rows), pair_tokenizer, PAIRS_ENCODING)
+    assert len(out["input_ids"]) == 1  # still one pass for the sentence
+    ids, vocab = out["input_ids"][0], pair_tokenizer.get_vocab()
+    places = dict(zip(group_windows(_columns(rows))[0].entities, out["entity_positions"][0], strict=True))
+    assert len(places["United States"]) == 2  # marked in the sentence and listed
+    assert len(places["China"]) == 1  # named only in the context: its listed name is its one place
+    assert all(ids[p] == vocab[ENTITY_OPEN] for p in places["China"] + places["United States"])
+    assert sorted(zip(out["pair_actor"][0], out["pair_target"][0], strict=True)) == [(0, 1), (1, 0)]
 
 
 def test_a_long_sentence_is_cut_around_its_mentions(gazetteer, pair_tokenizer) -> None:

@@ -64,6 +64,7 @@ def row(
             "data.context_pairs": int(OmegaConf.select(trained, "data.context_pairs", default=0) or 0)
             if trained
             else 0,
+            "references": bool(OmegaConf.select(trained, "references", default=False)) if trained else False,
         },
         "path": {
             "actors": path["actors"],
@@ -109,7 +110,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
         f"- `{report['command']}`",
         "",
-        "| model (path options) | data.pairs, train.order_weights, data.context_pairs | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        "| model (path options) | trained: data.pairs, train.order_weights, data.context_pairs, references, seed | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
         "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -123,7 +124,12 @@ def markdown(report: dict[str, Any]) -> str:
         ]
         options = f" ({', '.join(how)})" if how else ""
         cfg = r["config"]
-        trained = f"{cfg['data.pairs']}, {cfg.get('train.order_weights') or 'none'}, {cfg.get('data.context_pairs', 0)}"
+        # Rows measured before a key was recorded show "–" for it.
+        refs = {True: "true", False: "false"}.get(cfg.get("references"), "–")
+        trained = (
+            f"{cfg['data.pairs']}, {cfg.get('train.order_weights') or 'none'}, {cfg.get('data.context_pairs', 0)}, "
+            f"{refs}, {cfg.get('seed') if cfg.get('seed') is not None else '–'}"
+        )
         lines.append(
             f"| {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` | {_finder(r)} "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "

@@ -159,6 +159,11 @@ class _ModelCommand:
     context_pairs: int | None = None
 
 
+def references_on(cfg: Any) -> bool:
+    """Whether a model command pairs role nouns and pronouns: its `references`, else the schema's default."""
+    return bool(cfg.get("references", _ModelCommand.references))
+
+
 @dataclass
 class _LabelledCommand(_ModelCommand):
     """What evaluate and calibrate share: labelled data to score the model on."""

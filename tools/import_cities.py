@@ -18,6 +18,9 @@ hand in regions.yaml. The output is sorted, so the same inputs give the same fil
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -103,23 +106,19 @@ def city_actors(phoenix_records: list[dict[str, Any]], gazetteer: Any) -> list[d
 
 def main() -> None:
     """Read the committed Phoenix actors and the gazetteer they are layered under; write data/cities.yaml."""
-    import gzip
-    import json
-
     parser = argparse.ArgumentParser(prog="python -m tools.import_cities", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(OUT), help="output file")
     args = parser.parse_args()
     with gzip.open(ROOT / "data" / "phoenix" / "phoenix.jsonl.gz", "rt", encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     # The gazetteer without this file (phoenix.yaml less its cities.yaml include): who owns each alias before.
+    # Written to a temporary folder, with its includes made absolute, so nothing lands beside the data.
     config = yaml.safe_load(PHOENIX_CONFIG.read_text(encoding="utf-8"))
-    config["include"] = [i for i in config["include"] if Path(i).name != OUT.name]
-    base = PHOENIX_CONFIG.with_name(".cities-base.yaml")  # beside phoenix.yaml, so its includes resolve
-    base.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    try:
+    config["include"] = [str(PHOENIX_CONFIG.parent / i) for i in config["include"] if Path(i).name != OUT.name]
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder) / "phoenix-without-cities.yaml"
+        base.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
         gazetteer = Gazetteer.from_yaml(base)
-    finally:
-        base.unlink()
     out = Path(args.out)
     actors = city_actors(records, gazetteer)
     lines = [

@@ -17,6 +17,7 @@ from stance.evaluation.endtoend import found_pairs
 from stance.paths import resolve_path
 from stance.predict.classifier import StanceClassifier
 from stance.schema import STANCES, Article
+from stance.settings import references_on
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def calibrate(cfg: Any) -> dict[str, Any]:
         gazetteer=choose_gazetteer(cfg.get("gazetteer") if on_path else None, folder),
         batch_size=int(cfg.batch_size),
         actors=str(cfg.get("actors", "auto")) if on_path else "gazetteer",
-        references=bool(cfg.get("references", True)),
+        references=references_on(cfg),
         context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, folder)

@@ -20,6 +20,7 @@ from stance.model import weights_sha256
 from stance.paths import resolve_path
 from stance.predict.classifier import StanceClassifier
 from stance.schema import PairKey
+from stance.settings import references_on
 
 
 def evaluate(cfg: Any) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def evaluate(cfg: Any) -> dict[str, Any]:
         gazetteer=gazetteer,
         batch_size=int(cfg.batch_size),
         actors=str(cfg.actors) if pairs != "labelled" else "gazetteer",
-        references=bool(cfg.get("references", True)),
+        references=references_on(cfg),
         context_pairs=cfg.get("context_pairs"),
     )
     data = evaluation_data(cfg, classifier, model)

@@ -12,12 +12,13 @@ import numpy as np
 from stance.evaluation.endtoend import EDGE_RULES
 from stance.paths import resolve_path
 from stance.predict.classifier import StanceClassifier
+from stance.settings import references_on
 
 
 def default_output(cfg: Any, classifier: StanceClassifier) -> Path:
     """outputs/evaluate/<model>/<data>-<split or input name>."""
     what = Path(str(cfg.input)).stem if cfg.input else f"{cfg.data.name}-{cfg.split}"
-    if not cfg.get("references", True):
+    if not references_on(cfg):
         what += "-noreferences"  # another path: its figures must not overwrite the default path's
     return resolve_path(Path("outputs") / "evaluate" / classifier.name / what)
 

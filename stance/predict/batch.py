@@ -39,6 +39,7 @@ from stance.predict.outputs import (
 )
 from stance.progress import progress
 from stance.schema import OUTPUT_FIELDS, Article, PairPrediction
+from stance.settings import references_on
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def job_description(cfg: Any, kind: str, gazetteer: str) -> dict[str, Any]:
         "fields": OUTPUT_FIELDS,  # a file written with other columns is another job's
         "actors": str(cfg.get("actors", "auto")),
         # The office holders it resolves by are part of the job: an edited data/roles.yaml is another job.
-        "references": file_sha256(resolve_path(DEFAULT_ROLES)) if cfg.get("references", True) else False,
+        "references": file_sha256(resolve_path(DEFAULT_ROLES)) if references_on(cfg) else False,
         "mentions": _weights_stamp(finder) if finder else None,
         "context_pairs": cfg.get("context_pairs"),  # another pairing finds other pairs: another job
     }
@@ -357,7 +358,7 @@ def _load_classifier(
         precision=precision,
         threads=cfg.get("threads"),
         actors=actors,
-        references=bool(cfg.get("references", True)),
+        references=references_on(cfg),
         context_pairs=cfg.get("context_pairs"),
     )
     log.info(

@@ -73,6 +73,7 @@ from stance.predict.ray_manifest import (
 )
 from stance.predict.ray_sizing import PARSE_CPUS, start_ray, warn_if_cramped
 from stance.predict.ray_stages import ModelSpec, PairFinder, PairScorer, parse_shards, rows_table, scored_schema
+from stance.settings import references_on
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ def _model_spec(
         model_dir=str(model_dir),
         gazetteer=_gazetteer_for_workers(gazetteer),
         actors=actors,
-        references=bool(cfg.get("references", True)),
+        references=references_on(cfg),
         context_pairs=cfg.get("context_pairs"),
         device=str(cfg.get("device", "auto")),
         batch_size=int(cfg.get("batch_size", 32)),

@@ -20,7 +20,7 @@ from transformers.utils import logging as hf_logging
 
 from stance.encoding import HEAD_VERSIONS, MARKERS, EncodingConfig, add_marker_tokens
 from stance.errors import StanceError
-from stance.pairhead import HEAD_FILE, PairStanceModel, load_pair_model
+from stance.pairhead import HEAD_FILE, MENTION_HEAD_FILE, MentionHead, PairStanceModel, load_pair_model
 from stance.paths import file_sha256, resolve_path
 from stance.schema import STANCES
 from stance.windows import ENTITY_MARKERS
@@ -107,7 +107,9 @@ def _build_pair_model(model_cfg: Any, tokenizer: PreTrainedTokenizerBase, encodi
     encoder.resize_token_embeddings(len(tokenizer))
     encoder.config.id2label, encoder.config.label2id = dict(ID2LABEL), dict(LABEL2ID)
     setattr(encoder.config, STANCE_CONFIG_KEY, encoding.to_dict())
-    return PairStanceModel(encoder)
+    if not model_cfg.get("mention_head", False):
+        return PairStanceModel(encoder)
+    return PairStanceModel(encoder, mentions=MentionHead(int(encoder.config.hidden_size)))
 
 
 def check_model_folder(path: str | Path) -> Path:
@@ -142,13 +144,15 @@ def check_model_folder(path: str | Path) -> Path:
 
 
 def weights_sha256(path: str | Path) -> str:
-    """The sha256 of a model folder's `model.safetensors` (for a pair model, of it and `pair_head.safetensors`
-    in turn): what names the model a figure measured."""
+    """The sha256 of a model folder's `model.safetensors` (for a pair model, of it, `pair_head.safetensors` and
+    any `mention_head.safetensors` in turn): what names the model a figure measured."""
     folder = Path(path)
     if not (folder / HEAD_FILE).is_file():
         return file_sha256(folder / "model.safetensors")
     digest = hashlib.sha256()
-    for name in ("model.safetensors", HEAD_FILE):
+    for name in ("model.safetensors", HEAD_FILE, MENTION_HEAD_FILE):
+        if name == MENTION_HEAD_FILE and not (folder / name).is_file():
+            continue  # a pair model without a mention head keeps the name it always had
         digest.update(file_sha256(folder / name).encode())
     return digest.hexdigest()
 

@@ -16,6 +16,12 @@ and `model.safetensors`, loadable with `AutoModel.from_pretrained`), the
 tokenizer, and the head's tensors in `pair_head.safetensors` (safetensors
 metadata `format: stance-pair-head`, `version: 1`; tensor names as in
 `PairHead.state_dict()`). No pickles, no remote code.
+
+With `model.mention_head=true` the same encoder also carries the mention finder: a token head that
+tags actor spans (BIO, `stance.actors.finder.MENTION_LABELS`) in the plain, unmarked sentence, saved
+in `mention_head.safetensors` (metadata `format: stance-mention-head`, `version: 1`, `labels`,
+`max_length`; tensor names as in `MentionHead.state_dict()`). Prediction reads a sentence twice
+with the one encoder: unmarked for its mentions, then marked for its pairs (`MentionTagger`).
 """
 
 from __future__ import annotations
@@ -27,20 +33,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
-from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
 
 from stance.encoding import EncodingConfig
 from stance.errors import StanceError
 from stance.inference import check_precision, fixed_precision, length_batches, runner_at
 from stance.progress import progress
-from stance.schema import STANCES
+from stance.schema import MENTION_LABELS, STANCES
 from stance.windows import PAIR_VALUES, WINDOW_COLUMNS, encode_windows
 
 HEAD_FILE = "pair_head.safetensors"
 HEAD_FORMAT = {"format": "stance-pair-head", "version": "1"}
+MENTION_HEAD_FILE = "mention_head.safetensors"
+MENTION_HEAD_FORMAT = {"format": "stance-mention-head", "version": "1", "labels": ",".join(MENTION_LABELS)}
 _MASKED = -1.0e4  # fits bf16 as well as fp32
 
 
@@ -77,13 +86,37 @@ class PairHead(nn.Module):
         return self.out(self.dropout(torch.tanh(self.dense(self.dropout(features)))))
 
 
-class PairStanceModel(nn.Module):
-    """An encoder and a `PairHead`: logits for every pair of a batch of windows (`collate_windows`'s batch)."""
+class MentionHead(nn.Module):
+    """Tags each token of an unmarked sentence O, B-ACTOR or I-ACTOR from the shared encoder's hidden states."""
 
-    def __init__(self, encoder: PreTrainedModel, head: PairHead | None = None) -> None:
+    def __init__(self, hidden: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, len(MENTION_LABELS))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(hidden))
+
+
+class PairStanceModel(nn.Module):
+    """An encoder and a `PairHead`: logits for every pair of a batch of windows (`collate_windows`'s batch).
+
+    With a `MentionHead` (`mentions`) the encoder is also the mention finder (`tag`, `MentionTagger`);
+    `mention_max_length` is the tokens per sentence it tags, as `task=mentions`' `max_length`.
+    """
+
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        head: PairHead | None = None,
+        mentions: MentionHead | None = None,
+        mention_max_length: int = 128,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head or PairHead(int(encoder.config.hidden_size))
+        self.mentions = mentions
+        self.mention_max_length = mention_max_length
         self.config = encoder.config  # id2label, label2id and the input format live here, as for the cross-encoder
 
     def forward(
@@ -103,28 +136,74 @@ class PairStanceModel(nn.Module):
         logits = self.head(hidden, attention_mask, entity_index, entity_mask, pair_actor, pair_target, pair_window)
         return SequenceClassifierOutput(logits=logits)
 
+    def tag(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """BIO logits (sentences × tokens × 3) of unmarked sentences, from the mention head."""
+        if self.mentions is None:
+            raise StanceError("this pair model has no mention head (train it with model.mention_head=true)")
+        extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        return self.mentions(hidden)
+
     def save_pretrained(self, path: str | Path, safe_serialization: bool = True, **kwargs: Any) -> None:
-        """The encoder as `transformers` saves it, and the head in `pair_head.safetensors`."""
+        """The encoder as `transformers` saves it, the pair head in `pair_head.safetensors`, the mention head beside."""
         self.encoder.save_pretrained(str(path), safe_serialization=True, **kwargs)
-        tensors = {k: v.detach().float().contiguous().cpu() for k, v in self.head.state_dict().items()}
-        save_file(tensors, str(Path(path) / HEAD_FILE), metadata=HEAD_FORMAT)
+        save_file(_tensors(self.head), str(Path(path) / HEAD_FILE), metadata=HEAD_FORMAT)
+        if self.mentions is not None:
+            meta = {**MENTION_HEAD_FORMAT, "max_length": str(self.mention_max_length)}
+            save_file(_tensors(self.mentions), str(Path(path) / MENTION_HEAD_FILE), metadata=meta)
 
     def resize_token_embeddings(self, size: int) -> Any:
         return self.encoder.resize_token_embeddings(size)
 
 
+def _tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().float().contiguous().cpu() for k, v in module.state_dict().items()}
+
+
 def load_pair_model(folder: Path) -> PairStanceModel:
-    """A pair model folder's encoder and head; a missing or foreign head file is named."""
+    """A pair model folder's encoder and heads; a missing or foreign head file is named."""
     head_file = folder / HEAD_FILE
     if not head_file.is_file():
         raise StanceError(f"{folder} is a pair model (model.head=pairs) but has no {HEAD_FILE}")
     encoder = AutoModel.from_pretrained(str(folder), add_pooling_layer=False)
-    head = PairHead(int(encoder.config.hidden_size))
+    hidden = int(encoder.config.hidden_size)
+    head = _load_head(PairHead(hidden), head_file, "pair head")
+    mention_file = folder / MENTION_HEAD_FILE
+    if not mention_file.is_file():
+        return PairStanceModel(encoder, head)
+    with safe_open(str(mention_file), framework="pt") as f:
+        meta = f.metadata() or {}
+    expected = dict(MENTION_HEAD_FORMAT)
+    if {k: meta.get(k) for k in expected} != expected or not str(meta.get("max_length", "")).isdigit():
+        raise StanceError(
+            f"{mention_file} is not a mention head this stance reads: its metadata is {meta}, "
+            f"expected {expected} and a max_length"
+        )
+    mentions = _load_head(MentionHead(hidden), mention_file, "mention head")
+    return PairStanceModel(encoder, head, mentions, int(meta["max_length"]))
+
+
+def _load_head(module: nn.Module, path: Path, what: str) -> Any:
     try:
-        head.load_state_dict(load_file(str(head_file)))
+        module.load_state_dict(load_file(str(path)))
     except (RuntimeError, OSError) as exc:
-        raise StanceError(f"{head_file} does not hold this encoder's pair head: {str(exc).splitlines()[0]}") from None
-    return PairStanceModel(encoder, head)
+        raise StanceError(f"{path} does not hold this encoder's {what}: {str(exc).splitlines()[0]}") from None
+    return module
+
+
+class MentionTagger(nn.Module):
+    """A pair model's encoder and mention head as a token classifier (`.logits`), for `MentionFinder`."""
+
+    def __init__(self, model: PairStanceModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> TokenClassifierOutput:
+        return TokenClassifierOutput(logits=self.model.tag(input_ids, attention_mask, token_type_ids))
 
 
 def collate_windows(

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 STANCES: tuple[str, ...] = ("support", "oppose", "neutral")
+# The mention finder's BIO tags (stance.actors.finder), here so that both of its heads read one list.
+MENTION_LABELS: tuple[str, ...] = ("O", "B-ACTOR", "I-ACTOR")
 # A source's own splits (what a reader or a labelled article may name)...
 SOURCE_SPLITS: tuple[str, ...] = ("train", "validation", "test")
 # ...and the builder's: `dev` is carved out of train (by group) to choose checkpoints and recipe variants,

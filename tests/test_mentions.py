@@ -87,6 +87,22 @@ def test_seesaw_silver_labels_tag_listed_actors_and_never_topics(gazetteer) -> N
     assert any("Doe" in t for t in tagged)
 
 
+def test_finder_silver_tags_the_listed_actors_in_the_sentences_as_the_path_splits_them() -> None:
+    from omegaconf import OmegaConf
+
+    from stance.dataset.match import path_articles
+    from stance.dataset.silver import silver_found
+
+    cfg = OmegaConf.create({"root": str(FIXTURES / "seesaw"), "splits": ["train", "valid"], "max_bad_fraction": 0.5})
+    gold = next(a for a in load_seesaw(cfg) if a.id == "TRIPLET_900_DOCUMENT_0")
+    raw = path_articles([gold])[0]
+    spans = silver_found(gold, raw.sentences)
+    assert len(spans) == len(raw.sentences)
+    tagged = {raw.sentences[i][s:e] for i, found in enumerate(spans) for s, e in found}
+    assert {"Acme Energy Corporation", "Republicans"} <= tagged and "tax reform" not in tagged  # topics stay out
+    assert silver_found(gold, ["Nobody listed is named here."]) == [[]]
+
+
 def test_dse_silver_labels_are_the_brackets_of_every_line_of_a_sentence() -> None:
     from omegaconf import OmegaConf
 

@@ -179,6 +179,64 @@ def test_trained_on_the_path_pairs_it_chooses_on_dev_saves_loads_and_predicts(tm
         StanceClassifier.from_pretrained(broken)
 
 
+def test_a_joint_model_trains_both_heads_and_finds_its_own_mentions(tmp_path: Path) -> None:
+    from helpers import train_config
+    from safetensors.torch import load_file, save_file
+
+    from stance.errors import StanceError
+    from stance.model import weights_sha256
+    from stance.predict.classifier import StanceClassifier
+    from stance.training.train import train
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    cfg = train_config(
+        tmp_path,
+        "model.head=pairs",
+        "model.mention_head=true",
+        "data.pairs=found",
+        "finder=silver",
+        "+mentions=default",
+        f"mentions.corpora.seesaw.root={fixtures / 'seesaw'}",
+        f"mentions.corpora.dse.root={fixtures / 'dse'}",
+        "mentions.corpora.seesaw.max_bad_fraction=0.5",
+        "mentions.dev_split=validation",
+        "train.epochs=6",
+    )
+    metrics = train(cfg)
+    folder = Path(cfg.output_dir)
+    learnt = metrics["mentions"]
+    assert learnt["steps"] > 0 and learnt["train_loss_first_last"][1] < learnt["train_loss_first_last"][0]
+    assert learnt["dev"]["gold_spans"] > 0
+    assert metrics["examples"]["train"]["total"] > 0  # the pairs were found with the silver spans, no finder
+    assert (folder / "mention_head.safetensors").is_file() and not (folder / "mentions").exists()
+
+    classifier = StanceClassifier.from_pretrained(folder, actors="auto")
+    finder = classifier.mention_finder
+    assert classifier.actors == "both" and finder is not None
+    assert finder.model.model is classifier.model  # one encoder, one set of weights
+    assert finder.weights_sha256 == weights_sha256(folder)
+    texts = ["China and Russia called on the United States to stop threatening North Korea."]
+    spans = finder.find(texts)
+    again = StanceClassifier.from_pretrained(classifier.save_pretrained(tmp_path / "copy"), actors="auto")
+    assert again.mention_finder is not None and again.mention_finder.find(texts) == spans
+    assert list(classifier.predict(texts[0], "China", "Russia").probabilities)
+
+    without = tmp_path / "without"
+    shutil.copytree(folder, without)
+    (without / "mention_head.safetensors").unlink()
+    assert StanceClassifier.from_pretrained(without, actors="auto").mention_finder is None
+    assert weights_sha256(without) != weights_sha256(folder)  # the mention head is part of the model's name
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(folder, foreign)
+    head = foreign / "mention_head.safetensors"
+    save_file(load_file(str(head)), str(head), metadata={"format": "something-else"})
+    with pytest.raises(StanceError, match=re.escape(str(head))):
+        StanceClassifier.from_pretrained(foreign)
+    with pytest.raises(StanceError, match=re.escape("model.head=pairs")):
+        train(train_config(tmp_path, "model.mention_head=true"))
+
+
 def test_windows_are_drawn_whole_and_grouped_by_length(tmp_path: Path) -> None:
     from types import SimpleNamespace
 

@@ -54,6 +54,10 @@ def row(
         "model": repo_relative(str(ROOT / folder)),
         "weights_sha256": r["weights_sha256"],
         "finder_sha256": path.get("mention_finder", {}).get("weights_sha256", ""),
+        # Its spans against the split's entity lists (a lower bound on precision: see score_mentions).
+        "finder_spans": {k: path["mention_finder"][k] for k in ("precision", "recall", "f1")}
+        if "mention_finder" in path
+        else {},
         "config": {
             "data.pairs": str(OmegaConf.select(trained, "data.pairs") or "labelled") if trained else "",
             "gazetteer": str(OmegaConf.select(trained, "gazetteer", default="")) if trained else "",
@@ -99,6 +103,8 @@ def row(
 def _finder(r: dict[str, Any]) -> str:
     """The mention finder a row was measured with: its sha256, or what is known of an older row's."""
     sha = r.get("finder_sha256", "")
+    if sha and sha == r.get("weights_sha256"):
+        return "its own mention head"
     return f"`{sha[:12]}…`" if len(sha) == 64 else (sha or "–")
 
 

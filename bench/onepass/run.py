@@ -76,6 +76,8 @@ def training_minutes(folder: str) -> dict[str, float | None]:
         metrics = metrics.get("metrics", metrics)  # the finder's mentions.json keeps them under `metrics`
         seconds = metrics.get("wall_time_s") or metrics.get("train_runtime_s")
         out[part] = round(seconds / 60, 1) if seconds else None
+    if (ROOT / folder / "mention_head.safetensors").is_file():  # experiment=joint: the finder trained in the same run
+        out["finder"] = 0.0
     return out
 
 

@@ -39,12 +39,13 @@ from transformers import (
 
 from stance.inference import check_precision, fixed_precision, length_batches, logits_at, pad_batch, runner_at
 from stance.model import ModelFolderError, pick_device
+from stance.pairhead import MentionTagger, PairStanceModel
 from stance.paths import file_sha256, resolve_path
 from stance.progress import progress
+from stance.schema import MENTION_LABELS
 
 log = logging.getLogger(__name__)
 
-MENTION_LABELS: tuple[str, ...] = ("O", "B-ACTOR", "I-ACTOR")
 OUTSIDE, BEGIN, INSIDE = 0, 1, 2
 IGNORE = -100
 MENTIONS_FILE = "mentions.json"
@@ -206,6 +207,19 @@ class MentionFinder:
         finder = cls(model, tokenizer, int(meta["max_length"]), dev, batch_size, precision, name=folder.name)
         finder.weights_sha256 = file_sha256(folder / "model.safetensors")
         return finder
+
+    @classmethod
+    def of_pair_model(
+        cls,
+        model: PairStanceModel,
+        tokenizer: PreTrainedTokenizerBase,
+        device: torch.device,
+        batch_size: int = 64,
+        precision: str = "fp32",
+        name: str = "",
+    ) -> MentionFinder:
+        """The finder a pair model carries in its mention head (`model.mention_head=true`): its encoder, shared."""
+        return cls(MentionTagger(model), tokenizer, model.mention_max_length, device, batch_size, precision, name)
 
     @torch.inference_mode()
     def find(self, texts: Sequence[str], show_progress: bool = False) -> list[list[Span]]:

@@ -164,14 +164,18 @@ def find_pairs(
     show_progress: bool = False,
     references: bool = False,
     context_pairs: int = 0,
+    spans: Sequence[Sequence[Sequence[tuple[int, int]]]] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Every article's actor pairs as model inputs, the finder run over all their sentences in one batched call.
 
     What `stance-predict` pairs, and what training on the path's pairs (`data.pairs=found`) is built from.
     `context_pairs` is how many sentences back an actor may be named and still be paired (`sentence_pairs`).
+    `spans` (per article, per sentence) stand in for the finder's (`finder=silver` at training).
     """
-    found: list[list[list[tuple[int, int]]] | None] = [None] * len(articles)
-    if finder is not None and actors != "gazetteer":
+    found: list[Sequence[Sequence[tuple[int, int]]] | None] = (
+        list(spans) if spans is not None else [None] * len(articles)
+    )
+    if spans is None and finder is not None and actors != "gazetteer":
         spans = finder.find([s for a in articles for s in a.sentences], show_progress=show_progress)
         at = 0
         for k, article in enumerate(articles):

@@ -50,6 +50,7 @@ from stance.dataset.build import (
     split_of,
 )
 from stance.dataset.match import GoldMatcher, gold_labels, path_articles
+from stance.dataset.silver import silver_found
 from stance.paths import resolve_path
 from stance.progress import progress
 from stance.schema import SPLITS, STANCES, Article, PairKey
@@ -57,31 +58,43 @@ from stance.schema import SPLITS, STANCES, Article, PairKey
 log = logging.getLogger(__name__)
 MISSED = "missed"  # a dev gold polar pair the path never finds: selection counts it as called neutral
 PATH_SPLITS = ("train", "dev")  # the splits built from the path's pairs; held-out splits stay labelled
+SILVER = "silver"  # finder=silver: the spans a finder is taught stand in for a trained finder's
 ARTICLES_PER_CALL = 32  # articles whose sentences go through the finder in one batched call
 Builder = Callable[[Sequence[Article], Gazetteer, BuildOptions, Any], DatasetDict]
 
 
-def mention_finder_folder(path: str | Path) -> Path:
-    """The finder folder `finder=` names: a finder folder, or a stance model folder that carries one in mentions/."""
+def mention_finder_folder(path: str | Path) -> Path | None:
+    """The finder folder `finder=` names: a finder folder, or a stance model folder that carries one in mentions/.
+
+    None for `finder=silver`, which is no folder.
+    """
+    if str(path) == SILVER:
+        return None
     folder = resolve_path(path)
     inner = mention_folder_of(folder)
     return check_mention_folder(inner if inner is not None else folder)
 
 
-def load_finder(path: str | Path | None) -> MentionFinder | None:
-    """The mention finder of `finder=`, or None without one."""
-    return MentionFinder.from_pretrained(mention_finder_folder(path)) if path else None
+def load_finder(path: str | Path | None) -> MentionFinder | str | None:
+    """The mention finder of `finder=`; `silver` as it is; None without one."""
+    if not path or str(path) == SILVER:
+        return SILVER if path else None
+    return MentionFinder.from_pretrained(mention_finder_folder(path))
 
 
 def found_rows(
     gold: Sequence[Article],
     gazetteer: Gazetteer,
-    finder: MentionFinder | None,
+    finder: MentionFinder | str | None,
     options: BuildOptions,
     split: str,
     references: bool = False,
 ) -> list[dict[str, Any]]:
-    """One split's examples from the path's pairs of `gold`, labelled from gold, plus the gold pairs it misses."""
+    """One split's examples from the path's pairs of `gold`, labelled from gold, plus the gold pairs it misses.
+
+    `finder` is a trained finder, `silver` (the gold articles' silver mention spans in its place:
+    `stance.dataset.silver.silver_found`) or None (the gazetteer's actors only).
+    """
     actors = "both" if finder is not None else "gazetteer"
     labels = gold_labels(gold)
     rows: list[dict[str, Any]] = []
@@ -91,14 +104,16 @@ def found_rows(
         chunk = gold[start : start + ARTICLES_PER_CALL]
         raw = path_articles(chunk)
         matcher = GoldMatcher(chunk, raw, gazetteer)
+        spans = [silver_found(g, r.sentences) for g, r in zip(chunk, raw, strict=True)] if finder == SILVER else None
         pairs = find_pairs(
             raw,
             gazetteer,
             options.context_sentences,
-            finder,
+            None if finder == SILVER else finder,
             actors,
             references=references,
             context_pairs=options.context_pairs,
+            spans=spans,
         )
         for article, found in zip(chunk, pairs, strict=True):
             for row, key in zip(found, matcher.keys(found), strict=True):
@@ -137,7 +152,7 @@ def build_found_dataset(
     articles: Sequence[Article],
     gazetteer: Gazetteer,
     options: BuildOptions,
-    finder: MentionFinder | None,
+    finder: MentionFinder | str | None,
     references: bool = False,
 ) -> DatasetDict:
     """train and dev from the path's pairs (see the module's docstring), validation and test as labelled."""
@@ -175,7 +190,7 @@ def training_builder(cfg: Any) -> Builder:
 
     The finder (`finder=`) is loaded once, and only when a corpus asks for found pairs.
     """
-    loaded: dict[str, MentionFinder | None] = {}
+    loaded: dict[str, MentionFinder | str | None] = {}
 
     def build(articles: Sequence[Article], gazetteer: Gazetteer, options: BuildOptions, data_cfg: Any) -> DatasetDict:
         if not uses_found_pairs(data_cfg):

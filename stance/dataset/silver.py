@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stance.actors.actor import Mention
 from stance.actors.finder import Span, overlaps, settle
 from stance.actors.gazetteer import Gazetteer
 from stance.actors.pairs import article_gazetteer, sentence_mentions
@@ -23,12 +24,24 @@ def non_actors(article: Article) -> set[str]:
 
 def silver_spans(article: Article, index: int, local: Gazetteer, gazetteer: Gazetteer | None) -> list[Span]:
     """The actor spans of sentence `index`: listed actors and given spans first, then gazetteer matches."""
-    skip = non_actors(article)
-    listed = sentence_mentions(article, index, local)
+    return _silver(article.sentences[index], sentence_mentions(article, index, local), non_actors(article), gazetteer)
+
+
+def silver_found(gold: Article, sentences: Sequence[str], gazetteer: Gazetteer | None = None) -> list[list[Span]]:
+    """The spans a finder is taught, in `sentences` (the gold article's text re-split as the path splits it).
+
+    What `finder=silver` hands the path in place of a finder's spans: the article's listed actors found
+    by their surface forms (and the gazetteer's matches, when given), topics left out, as `silver_spans`.
+    """
+    local = article_gazetteer(gold, gazetteer if gazetteer is not None else Gazetteer(actors={}))
+    skip = non_actors(gold)
+    return [_silver(text, local.actor_mentions(text), skip, gazetteer) for text in sentences]
+
+
+def _silver(text: str, listed: Sequence[Mention], skip: set[str], gazetteer: Gazetteer | None) -> list[Span]:
     actors = [(m.start, m.end) for m in listed if m.actor not in skip]
     topics = [(m.start, m.end) for m in listed if m.actor in skip]
     first = settle(actors, topics)
-    text = article.sentences[index]
     extra = [(m.start, m.end) for m in gazetteer.actor_mentions(text)] if gazetteer is not None else []
     return settle([*first, *(s for s in extra if not any(overlaps(s, t) for t in topics))], ())
 

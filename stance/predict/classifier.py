@@ -21,8 +21,8 @@ from stance.encoding import EncodingConfig, checked_context_pairs, encode_batch
 from stance.errors import StanceError
 from stance.files import atomic_path
 from stance.inference import Scorer, set_threads
-from stance.model import STANCE_CONFIG_KEY, load_stance_model
-from stance.pairhead import WindowScorer
+from stance.model import STANCE_CONFIG_KEY, load_stance_model, weights_sha256
+from stance.pairhead import PairStanceModel, WindowScorer
 from stance.paths import resolve_path
 from stance.schema import (
     ARTICLE_FIELDS,
@@ -148,11 +148,18 @@ class StanceClassifier:
             gazetteer = load_gazetteer(gazetteer_file)
         finder = None
         finder_dir = mention_folder_of(path)
+        # A mention head on the model's own encoder is its finder, before any mentions/ folder.
+        own = isinstance(model, PairStanceModel) and model.mentions is not None
         if actors == "auto":
-            actors = "both" if finder_dir is not None else "gazetteer"
-            if finder_dir is None:
+            actors = "both" if finder_dir is not None or own else "gazetteer"
+            if actors == "gazetteer":
                 log.warning("%s has no mention finder (mentions/): pairing gazetteer actors only", Path(path).name)
-        if actors != "gazetteer" and finder_dir is not None:
+        if actors != "gazetteer" and own:
+            finder = MentionFinder.of_pair_model(
+                model, tokenizer, dev, max(batch_size, 64), precision, name=f"{Path(path).name} (its mention head)"
+            )
+            finder.weights_sha256 = weights_sha256(path)
+        elif actors != "gazetteer" and finder_dir is not None:
             finder = MentionFinder.from_pretrained(
                 finder_dir, device=str(dev), batch_size=max(batch_size, 64), precision=precision
             )

@@ -133,13 +133,8 @@ def attach_to(finder_dir: str | Path, stance_model: str | Path) -> Path:
     return final
 
 
-def _dev_spans(
-    cfg: Any, trainer: Trainer, tokenizer: PreTrainedTokenizerBase, dev: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
+def dev_spans(cfg: Any, finder: MentionFinder, dev: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The chosen finder's span precision, recall and F1 on the dev sentences, found as prediction finds them."""
-    model = trainer.model.eval()
-    device = next(model.parameters()).device
-    finder = MentionFinder(model, tokenizer, int(cfg.mentions.max_length), device, int(cfg.train.eval_batch_size))
     predicted = finder.find([r["text"] for r in dev], show_progress=True)
     scores = span_scores([[tuple(s) for s in r["spans"]] for r in dev], predicted)
     scores["split"] = f"{', '.join(cfg.mentions.dev_corpora)} {cfg.mentions.dev_split}"
@@ -189,7 +184,10 @@ def train_mentions(cfg: Any) -> dict[str, Any]:
         ],
     }
     if silver["dev"]:
-        metrics["dev"] = _dev_spans(cfg, trainer, tokenizer, silver["dev"])
+        model = trainer.model.eval()
+        device = next(model.parameters()).device
+        finder = MentionFinder(model, tokenizer, max_length, device, int(cfg.train.eval_batch_size))
+        metrics["dev"] = dev_spans(cfg, finder, silver["dev"])
 
     def extra(staging: Path) -> None:
         meta = {

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import torch
 from datasets import Dataset
-from transformers import PreTrainedTokenizerBase
+from transformers import DataCollatorForTokenClassification, PreTrainedTokenizerBase
 
+from stance.actors.finder import IGNORE
 from stance.encoding import EncodingConfig
 from stance.errors import StanceError
 from stance.training.selection import IGNORED
@@ -55,13 +57,62 @@ def window_selection_set(
     return rows.select(order), windows
 
 
+class MentionBatches:
+    """Endless shuffled batches of silver-labelled sentences for the mention head, one per training step."""
+
+    def __init__(self, sentences: Dataset, tokenizer: PreTrainedTokenizerBase, batch_size: int, seed: int) -> None:
+        if len(sentences) == 0:
+            raise StanceError("model.mention_head=true: the mentions corpora gave no training sentences")
+        self.rows = sentences.to_list()
+        self.collate = DataCollatorForTokenClassification(tokenizer)
+        self.batch_size = min(batch_size, len(self.rows))
+        self.rng = np.random.default_rng(seed)
+        self.order: list[int] = []
+        self.losses: list[float] = []
+
+    def next(self, device: torch.device) -> dict[str, torch.Tensor]:
+        if len(self.order) < self.batch_size:
+            self.order += self.rng.permutation(len(self.rows)).tolist()
+        take, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
+        batch = self.collate([self.rows[i] for i in take])
+        return {k: v.to(device) for k, v in batch.items()}
+
+
 class PairTrainer(StanceTrainer):
     """`StanceTrainer` for sentence windows: evaluation returns each window's pairs, padded to one width.
 
     Trainer counts evaluated examples by the dataset's length (windows) and cuts the last batch's
     outputs to it, so the pairs' flat outputs are returned per window (windows × pairs × labels,
     padding -100); `stance.training.selection.flat_predictions` flattens them back, in order.
+
+    With `mentions` (a model with a mention head) every training step also tags one batch of silver
+    sentences, and `mention_weight` × its token cross entropy joins the pair loss: both heads learn
+    from one encoder, step by step.
     """
+
+    def __init__(self, *args: Any, mentions: MentionBatches | None = None, mention_weight: float = 1.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.mentions, self.mention_weight = mentions, mention_weight
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if self.mentions is None or not model.training:
+            return out
+        batch = self.mentions.next(inputs["input_ids"].device)
+        labels = batch.pop("labels")
+        logits = self.accelerator.unwrap_model(model).tag(**batch)
+        tagged = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=IGNORE
+        )
+        self.mentions.losses.append(float(tagged.detach()))
+        loss = (out[0] if return_outputs else out) + self.mention_weight * tagged
+        return (loss, out[1]) if return_outputs else loss
 
     def prediction_step(
         self, model: torch.nn.Module, inputs: dict[str, Any], prediction_loss_only: bool, ignore_keys: Any = None

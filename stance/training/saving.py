@@ -21,7 +21,7 @@ from stance.dataset.build import format_table, training_gazetteer
 from stance.dataset.found import mention_finder_folder, uses_found_pairs
 from stance.decision import save_decision
 from stance.files import atomic_path
-from stance.pairhead import PairStanceModel
+from stance.pairhead import MENTION_HEAD_FILE, PairStanceModel
 from stance.paths import resolve_path
 from stance.schema import STANCES
 
@@ -38,8 +38,11 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
         save_model_gazetteer(staging, training_gazetteer(cfg))
-        if cfg.get("finder") and uses_found_pairs(cfg.data):  # it learnt pairs as this finder finds them
-            shutil.copytree(mention_finder_folder(cfg.finder), staging / "mentions")
+        finder = mention_finder_folder(cfg.finder) if cfg.get("finder") and uses_found_pairs(cfg.data) else None
+        if (
+            finder is not None and not (staging / MENTION_HEAD_FILE).is_file()
+        ):  # it learnt pairs as this finder finds them
+            shutil.copytree(finder, staging / "mentions")
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)
 
@@ -66,7 +69,8 @@ def save_folder_atomically(trainer: Trainer, output_dir: str | Path, extra: Call
             (staging / "training_args.bin").unlink(missing_ok=True)
             extra(staging)
             # A finder attached inside a stance model folder survives retraining the stance model.
-            if (final / "mentions").is_dir() and not (staging / "mentions").exists():
+            own = (staging / MENTION_HEAD_FILE).is_file()  # a model with its own mention head needs no other finder
+            if (final / "mentions").is_dir() and not (staging / "mentions").exists() and not own:
                 shutil.copytree(final / "mentions", staging / "mentions")
             (staging / ".incomplete").unlink()
         log.info("model saved to %s", final)

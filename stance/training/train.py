@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
-from transformers import EvalPrediction, Trainer, set_seed
+from transformers import EvalPrediction, PreTrainedTokenizerBase, Trainer, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from stance.actors.finder import MentionFinder
 from stance.dataset.build import dataset_from_config, label_table, sampling_weights
 from stance.dataset.found import MISSED, mention_finder_folder, training_builder, uses_found_pairs
 from stance.decision import NEUTRAL, fit_decision
@@ -31,7 +33,14 @@ from stance.training.distill import (
     teacher_folders,
 )
 from stance.training.loss import LOSS_WEIGHT, class_weights, order_weights
-from stance.training.pairs import PairTrainer, check_pairs_recipe, window_dataset, window_selection_set
+from stance.training.mentions import dev_spans, mention_dataset, silver_from_config
+from stance.training.pairs import (
+    MentionBatches,
+    PairTrainer,
+    check_pairs_recipe,
+    window_dataset,
+    window_selection_set,
+)
 from stance.training.sampler import pair_groups
 from stance.training.saving import save_model_folder
 from stance.training.selection import (
@@ -71,7 +80,10 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     )
     if head == "pairs":
         check_pairs_recipe(cfg)
+    elif cfg.model.get("mention_head", False):
+        raise StanceError("model.mention_head=true needs model.head=pairs (experiment=joint)")
     tokenizer = build_tokenizer(cfg.model)
+    mentions = joint_mentions(cfg, tokenizer, skipped) if cfg.model.get("mention_head", False) else None
     select_on = selection_split({name for name, split in dataset.items() if len(split) and name in SPLITS})
     if uses_found_pairs(cfg.data) and select_on != "dev":
         log.warning("data.pairs=found chooses on the path's dev pairs, but there is no dev split (data.dev_fraction)")
@@ -98,10 +110,16 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         list(dataset[select_on]["origin"]) if select_on else None,
         on_path=select_on == "dev" and uses_found_pairs(cfg.data),
     )
+    model = build_model(cfg.model, tokenizer, encoding)
+    joint = {}
+    if mentions is not None:
+        model.mention_max_length = int(cfg.mentions.max_length)
+        joint = {"mentions": mentions["batches"], "mention_weight": float(cfg.mentions.get("loss_weight", 1.0))}
     trainer = (PairTrainer if head == "pairs" else StanceTrainer)(
         **_sampling(cfg, train_set, teachers, windows=len(encoded["train"]) if head == "pairs" else None),
+        **joint,
         distill=distill,
-        model=build_model(cfg.model, tokenizer, encoding),
+        model=model,
         args=args,
         train_dataset=encoded["train"],
         eval_dataset=encoded.get(select_on) if select_on else None,
@@ -123,9 +141,48 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
     # Only the split that chose the checkpoint is scored here; held-out splits are stance-evaluate's, once.
     if select_on is not None:
         metrics.update(score_selection(trainer, scored, dataset[select_on], encoded[select_on], select_on))
+    if mentions is not None:
+        metrics["mentions"] = joint_mention_metrics(cfg, trainer, tokenizer, mentions)
     save_model_folder(trainer, cfg, metrics)
     metrics["wall_time_s"] = time.time() - started
     return metrics
+
+
+def joint_mentions(cfg: Any, tokenizer: PreTrainedTokenizerBase, skipped: list[Problem]) -> dict[str, Any]:
+    """The mention head's silver sentences (`task=mentions`' corpora and settings) and its batch stream."""
+    if cfg.get("mentions") is None:
+        raise StanceError("model.mention_head=true needs the finder's settings under mentions: (experiment=joint)")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise StanceError("model.mention_head=true trains in one process; it is not supported under torchrun (DDP)")
+    silver = silver_from_config(cfg, skipped)
+    max_length = int(cfg.mentions.max_length)
+    sentences = mention_dataset(silver["train"], tokenizer, max_length)
+    batch = int(cfg.mentions.get("batch_size") or cfg.train.batch_size)
+    return {"silver": silver, "batches": MentionBatches(sentences, tokenizer, batch, int(cfg.seed))}
+
+
+def joint_mention_metrics(
+    cfg: Any, trainer: Trainer, tokenizer: PreTrainedTokenizerBase, mentions: dict[str, Any]
+) -> dict[str, Any]:
+    """What the mention head learnt: its sentences, its loss, and the chosen checkpoint's spans on dev."""
+    silver, batches = mentions["silver"], mentions["batches"]
+    losses = batches.losses
+    tenth = max(1, len(losses) // 10)
+    out: dict[str, Any] = {
+        "sentences": {
+            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
+            "dev": len(silver["dev"]),
+        },
+        # The token loss over the first and the last tenth of the steps: did the head learn.
+        "train_loss_first_last": [float(np.mean(part)) for part in (losses[:tenth], losses[-tenth:])] if losses else [],
+        "steps": len(losses),
+    }
+    if silver["dev"]:
+        model = trainer.model.eval()
+        device = next(model.parameters()).device
+        finder = MentionFinder.of_pair_model(model, tokenizer, device, int(cfg.train.eval_batch_size))
+        out["dev"] = dev_spans(cfg, finder, silver["dev"])
+    return out
 
 
 def _training_data(cfg: Any, dataset: DatasetDict | None, skipped: list[Problem], keep_capped: bool) -> DatasetDict:

@@ -27,7 +27,9 @@ def test_the_commands_own_configs_have_no_unknown_key(command: str, overrides: l
     assert unknown_keys(apply_config(command, *overrides)) == []
 
 
-@pytest.mark.parametrize("extra", [[], ["experiment=recipe"], ["experiment=news"], ["data=mix"], ["task=mentions"]])
+@pytest.mark.parametrize(
+    "extra", [[], ["experiment=recipe"], ["experiment=news"], ["experiment=joint"], ["data=mix"], ["task=mentions"]]
+)
 def test_the_training_recipes_have_no_unknown_key(tmp_path: Path, extra: list[str]) -> None:
     assert unknown_keys(train_config(tmp_path, *extra)) == []
 

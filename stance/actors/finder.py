@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import (
@@ -210,16 +211,13 @@ class MentionFinder:
 
     @classmethod
     def of_pair_model(
-        cls,
-        model: PairStanceModel,
-        tokenizer: PreTrainedTokenizerBase,
-        device: torch.device,
-        batch_size: int = 64,
-        precision: str = "fp32",
-        name: str = "",
+        cls, model: PairStanceModel, tokenizer: PreTrainedTokenizerBase, device: torch.device, **options: Any
     ) -> MentionFinder:
-        """The finder a pair model carries in its mention head (`model.mention_head=true`): its encoder, shared."""
-        return cls(MentionTagger(model), tokenizer, model.mention_max_length, device, batch_size, precision, name)
+        """The finder a pair model carries in its mention head (`model.mention_head=true`): its encoder, shared.
+
+        `options`: `batch_size`, `precision` and `name`, as for a finder of its own.
+        """
+        return cls(MentionTagger(model), tokenizer, model.mention_max_length, device, **options)
 
     @torch.inference_mode()
     def find(self, texts: Sequence[str], show_progress: bool = False) -> list[list[Span]]:

@@ -156,7 +156,12 @@ class StanceClassifier:
                 log.warning("%s has no mention finder (mentions/): pairing gazetteer actors only", Path(path).name)
         if actors != "gazetteer" and own:
             finder = MentionFinder.of_pair_model(
-                model, tokenizer, dev, max(batch_size, 64), precision, name=f"{Path(path).name} (its mention head)"
+                model,
+                tokenizer,
+                dev,
+                batch_size=max(batch_size, 64),
+                precision=precision,
+                name=f"{Path(path).name} (its mention head)",
             )
             finder.weights_sha256 = weights_sha256(path)
         elif actors != "gazetteer" and finder_dir is not None:

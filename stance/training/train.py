@@ -180,7 +180,7 @@ def joint_mention_metrics(
     if silver["dev"]:
         model = trainer.model.eval()
         device = next(model.parameters()).device
-        finder = MentionFinder.of_pair_model(model, tokenizer, device, int(cfg.train.eval_batch_size))
+        finder = MentionFinder.of_pair_model(model, tokenizer, device, batch_size=int(cfg.train.eval_batch_size))
         out["dev"] = dev_spans(cfg, finder, silver["dev"])
     return out
 

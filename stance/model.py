@@ -150,9 +150,9 @@ def weights_sha256(path: str | Path) -> str:
     if not (folder / HEAD_FILE).is_file():
         return file_sha256(folder / "model.safetensors")
     digest = hashlib.sha256()
-    for name in ("model.safetensors", HEAD_FILE, MENTION_HEAD_FILE):
-        if name == MENTION_HEAD_FILE and not (folder / name).is_file():
-            continue  # a pair model without a mention head keeps the name it always had
+    # A pair model without a mention head keeps the name it always had.
+    heads = [HEAD_FILE, *([MENTION_HEAD_FILE] if (folder / MENTION_HEAD_FILE).is_file() else [])]
+    for name in ("model.safetensors", *heads):
         digest.update(file_sha256(folder / name).encode())
     return digest.hexdigest()
 

@@ -77,9 +77,10 @@ def mention_finder_folder(path: str | Path) -> Path | None:
 
 def load_finder(path: str | Path | None) -> MentionFinder | str | None:
     """The mention finder of `finder=`; `silver` as it is; None without one."""
-    if not path or str(path) == SILVER:
-        return SILVER if path else None
-    return MentionFinder.from_pretrained(mention_finder_folder(path))
+    if not path:
+        return None
+    folder = mention_finder_folder(path)
+    return MentionFinder.from_pretrained(folder) if folder is not None else SILVER
 
 
 def found_rows(

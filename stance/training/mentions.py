@@ -98,6 +98,14 @@ def silver_from_config(cfg: Any, skipped: list[Problem] | None = None) -> dict[s
     return {"train": train_rows, "dev": dev_rows}
 
 
+def silver_counts(cfg: Any, silver: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """How many silver sentences each corpus gave to train, and how many dev has."""
+    return {
+        "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
+        "dev": len(silver["dev"]),
+    }
+
+
 def mention_dataset(rows: Sequence[dict[str, Any]], tokenizer: PreTrainedTokenizerBase, max_length: int) -> Dataset:
     """Silver sentences as token-classification inputs with their BIO labels."""
     enc = encode_mentions([r["text"] for r in rows], tokenizer, max_length, [r["spans"] for r in rows])
@@ -172,10 +180,7 @@ def train_mentions(cfg: Any) -> dict[str, Any]:
         "device": str(device),
         "train_loss": float(result.training_loss),
         "train_runtime_s": float(result.metrics.get("train_runtime", 0.0)),
-        "sentences": {
-            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
-            "dev": len(silver["dev"]),
-        },
+        "sentences": silver_counts(cfg, silver),
         "skipped_records": [str(p) for p in skipped],
         "epoch_scores": [
             {"epoch": e["epoch"], "token_f1": e["eval_token_f1"]}

@@ -38,10 +38,9 @@ def save_model_folder(trainer: Trainer, cfg: Any, metrics: dict[str, Any]) -> Pa
         if "decision" in metrics:
             save_decision(staging, metrics["decision"])
         save_model_gazetteer(staging, training_gazetteer(cfg))
+        # It learnt pairs as this finder finds them; a model with its own mention head finds with that instead.
         finder = mention_finder_folder(cfg.finder) if cfg.get("finder") and uses_found_pairs(cfg.data) else None
-        if (
-            finder is not None and not (staging / MENTION_HEAD_FILE).is_file()
-        ):  # it learnt pairs as this finder finds them
+        if finder is not None and not (staging / MENTION_HEAD_FILE).is_file():
             shutil.copytree(finder, staging / "mentions")
 
     return save_folder_atomically(trainer, cfg.output_dir, extra)

@@ -33,7 +33,7 @@ from stance.training.distill import (
     teacher_folders,
 )
 from stance.training.loss import LOSS_WEIGHT, class_weights, order_weights
-from stance.training.mentions import dev_spans, mention_dataset, silver_from_config
+from stance.training.mentions import dev_spans, mention_dataset, silver_counts, silver_from_config
 from stance.training.pairs import (
     MentionBatches,
     PairTrainer,
@@ -169,10 +169,7 @@ def joint_mention_metrics(
     losses = batches.losses
     tenth = max(1, len(losses) // 10)
     out: dict[str, Any] = {
-        "sentences": {
-            "train": {c: sum(1 for r in silver["train"] if r["corpus"] == c) for c in cfg.mentions.corpora},
-            "dev": len(silver["dev"]),
-        },
+        "sentences": silver_counts(cfg, silver),
         # The token loss over the first and the last tenth of the steps: did the head learn.
         "train_loss_first_last": [float(np.mean(part)) for part in (losses[:tenth], losses[-tenth:])] if losses else [],
         "steps": len(losses),

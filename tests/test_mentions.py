@@ -230,6 +230,7 @@ def test_task_mentions_trains_a_finder_that_loads_and_tags_spans(tiny_finder) ->
     assert len(metrics["epoch_scores"]) == 2
     meta = json.loads((folder / "mentions.json").read_text())
     assert meta["labels"] == ["O", "B-ACTOR", "I-ACTOR"] and "Topic" in meta["non_actor_types"]
+    assert 0 < meta["metrics"]["wall_time_s"] == metrics["wall_time_s"]
     finder = MentionFinder.from_pretrained(folder, device="cpu")
     texts = ["Sen. Doe criticised Republicans.", "", "Acme Energy Corporation declined to comment."]
     found = finder.find(texts)

@@ -179,6 +179,21 @@ def test_trained_on_the_path_pairs_it_chooses_on_dev_saves_loads_and_predicts(tm
         StanceClassifier.from_pretrained(broken)
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# A joint model (both heads) on the fixture corpora, as experiment=joint trains one.
+JOINT = (
+    "model.head=pairs",
+    "model.mention_head=true",
+    "data.pairs=found",
+    "finder=silver",
+    "+mentions=default",
+    f"mentions.corpora.seesaw.root={FIXTURES / 'seesaw'}",
+    f"mentions.corpora.dse.root={FIXTURES / 'dse'}",
+    "mentions.corpora.seesaw.max_bad_fraction=0.5",
+    "mentions.dev_split=validation",
+)
+
+
 def test_a_joint_model_trains_both_heads_and_finds_its_own_mentions(tmp_path: Path) -> None:
     from helpers import train_config
     from safetensors.torch import load_file, save_file
@@ -188,20 +203,7 @@ def test_a_joint_model_trains_both_heads_and_finds_its_own_mentions(tmp_path: Pa
     from stance.predict.classifier import StanceClassifier
     from stance.training.train import train
 
-    fixtures = Path(__file__).resolve().parent / "fixtures"
-    cfg = train_config(
-        tmp_path,
-        "model.head=pairs",
-        "model.mention_head=true",
-        "data.pairs=found",
-        "finder=silver",
-        "+mentions=default",
-        f"mentions.corpora.seesaw.root={fixtures / 'seesaw'}",
-        f"mentions.corpora.dse.root={fixtures / 'dse'}",
-        "mentions.corpora.seesaw.max_bad_fraction=0.5",
-        "mentions.dev_split=validation",
-        "train.epochs=6",
-    )
+    cfg = train_config(tmp_path, *JOINT, "train.epochs=6")
     metrics = train(cfg)
     folder = Path(cfg.output_dir)
     learnt = metrics["mentions"]
@@ -262,3 +264,35 @@ def test_windows_are_drawn_whole_and_grouped_by_length(tmp_path: Path) -> None:
     assert sorted(order) == list(range(40))  # every window once an epoch
     # batch_size 2 → megabatches of 100 windows: the whole epoch here, longest first, so batches pad little.
     assert [lengths[i] for i in order] == sorted(lengths, reverse=True)
+
+
+def test_the_mention_stream_skipped_by_a_resumed_run_goes_on_where_it_stopped(pair_tokenizer) -> None:
+    from datasets import Dataset
+
+    from stance.training.pairs import MentionBatches
+
+    texts = [f"Leader {i} met Minister {i} in Beijing." for i in range(7)]
+    rows = [dict(pair_tokenizer(t), labels=[0] * len(pair_tokenizer(t)["input_ids"])) for t in texts]
+    sentences = Dataset.from_list(rows)
+    device = torch.device("cpu")
+    first = MentionBatches(sentences, pair_tokenizer, batch_size=3, seed=5)
+    stream = [first.next(device)["input_ids"].tolist() for _ in range(6)]  # past one permutation of 7
+    resumed = MentionBatches(sentences, pair_tokenizer, batch_size=3, seed=5)
+    resumed.skip(4)
+    assert [resumed.next(device)["input_ids"].tolist() for _ in range(2)] == stream[4:]
+    assert stream[4] != stream[0]
+
+
+def test_a_resumed_joint_run_skips_the_silver_batches_its_checkpoint_tagged(tmp_path: Path, monkeypatch) -> None:
+    from helpers import train_config
+
+    from stance.training.pairs import MentionBatches
+    from stance.training.train import train
+
+    train(train_config(tmp_path, *JOINT, "train.max_steps=3", "train.epochs=50"))
+    skipped = []
+    real_skip = MentionBatches.skip
+    monkeypatch.setattr(MentionBatches, "skip", lambda self, n: skipped.append(n) or real_skip(self, n))
+    metrics = train(train_config(tmp_path, *JOINT, "train.max_steps=5", "train.epochs=50", "train.resume=true"))
+    assert skipped == [3]  # one silver batch per optimiser step, no gradient accumulation
+    assert metrics["mentions"]["steps"] == 2  # the two steps after the checkpoint tagged a batch each

@@ -79,6 +79,8 @@ def test_training_lowers_the_loss_and_writes_a_complete_folder(trained) -> None:
     assert OmegaConf.load(folder / "training_config.yaml").train.learning_rate == 3e-3
     assert "## Metrics" in (folder / "README.md").read_text()
     assert not list(folder.parent.glob(".model.tmp-*"))
+    saved = json.loads((folder / "metrics.json").read_text())
+    assert 0 < saved["wall_time_s"] <= metrics["wall_time_s"]
 
 
 def test_saved_folder_reloads_with_identical_predictions_and_plain_transformers(trained, gazetteer) -> None:

@@ -194,6 +194,8 @@ def train_mentions(cfg: Any) -> dict[str, Any]:
         finder = MentionFinder(model, tokenizer, max_length, device, int(cfg.train.eval_batch_size))
         metrics["dev"] = dev_spans(cfg, finder, silver["dev"])
 
+    metrics["wall_time_s"] = round(time.time() - started, 1)  # up to the save, so mentions.json carries it
+
     def extra(staging: Path) -> None:
         meta = {
             "format": MENTIONS_FORMAT,
@@ -210,5 +212,4 @@ def train_mentions(cfg: Any) -> dict[str, Any]:
     attach = cfg.mentions.get("attach_to")
     if attach:
         attach_to(final, attach)
-    metrics["wall_time_s"] = time.time() - started
     return metrics

@@ -70,12 +70,21 @@ class MentionBatches:
         self.order: list[int] = []
         self.losses: list[float] = []
 
-    def next(self, device: torch.device) -> dict[str, torch.Tensor]:
+    def _take(self) -> list[int]:
         if len(self.order) < self.batch_size:
             self.order += self.rng.permutation(len(self.rows)).tolist()
         take, self.order = self.order[: self.batch_size], self.order[self.batch_size :]
-        batch = self.collate([self.rows[i] for i in take])
+        return take
+
+    def next(self, device: torch.device) -> dict[str, torch.Tensor]:
+        """The next batch of silver sentences, on `device`."""
+        batch = self.collate([self.rows[i] for i in self._take()])
         return {k: v.to(device) for k, v in batch.items()}
+
+    def skip(self, batches: int) -> None:
+        """Pass over `batches` batches unbuilt: a resumed run goes on with the sentences it had not yet tagged."""
+        for _ in range(batches):
+            self._take()
 
 
 class PairTrainer(StanceTrainer):

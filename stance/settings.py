@@ -107,7 +107,7 @@ class _DataCommand:
     data: DataSettings = field(default_factory=DataSettings)
     seed: int = 42
     gazetteer: str | None = None  # who the examples' mentions are matched with; null: the data's (data.gazetteer)
-    references: bool = False  # data.pairs=found: pair role nouns and pronoun subjects as stance-predict does
+    references: bool = False  # data.pairs=found: pair role nouns and pronouns as stance-predict does
     # data.pairs=found: the mention finder the path pairs with (a finder folder, or a model folder with mentions/);
     # silver: the spans a finder is taught stand in for one (experiment=joint, whose finder is trained in the same run)
     finder: str | None = None

@@ -1,4 +1,4 @@
-"""References to actors not named in their sentence: role nouns by date, descriptions, pronoun subjects."""
+"""References to actors not named in their sentence: role nouns by date, descriptions, pronouns."""
 
 from __future__ import annotations
 
@@ -199,9 +199,18 @@ def test_a_bare_title_names_the_holder_only_when_it_is_not_generic(gazetteer: Ga
         assert resolve(gazetteer, roles, [text], "2023-05-01")[1] == Counter()
 
 
-def test_a_quoted_he_is_not_resolved(gazetteer: Gazetteer, roles: RoleTable) -> None:
+def test_objects_possessives_and_quoted_pronouns_resolve_too(gazetteer: Gazetteer, roles: RoleTable) -> None:
     rows, counts = resolve(gazetteer, roles, ["Joe Biden spoke.", "“He is wrong,” a reporter shouted."])
-    assert rows[1] == [] and counts == Counter()
+    assert rows[1] == [("Joseph R. Biden", "He")] and counts == Counter(pronoun=1)
+    sentences = ["Xi Jinping spoke.", "Russia praised him.", "China backed her plan and his."]
+    rows, counts = resolve(gazetteer, roles, sentences)
+    assert rows[1] == [("Russia", "Russia"), ("Xi Jinping", "him")]
+    # Gender is not checked; "his" names Xi again, whom the sentence already has.
+    assert rows[2] == [("China", "China"), ("Xi Jinping", "her")]
+    assert counts == Counter(pronoun=2)
+    # "his" of the person the sentence names adds nothing; words that only contain a pronoun are not one.
+    rows, counts = resolve(gazetteer, roles, ["Xi Jinping said his theme, the hero's shell, was here."])
+    assert rows[0] == [("Xi Jinping", "Xi Jinping")] and counts == Counter()
 
 
 def test_a_pronoun_reaches_back_two_named_sentences_only(gazetteer: Gazetteer, roles: RoleTable) -> None:

@@ -1,4 +1,4 @@
-"""References to actors not named in their sentence: role nouns by date, descriptions and pronoun subjects.
+"""References to actors not named in their sentence: role nouns by date, descriptions and pronouns.
 
 Pairs are found between the actors mentioned in one sentence, and news names
 an actor once and then refers to them ("the president", "the Kremlin", "the
@@ -15,11 +15,14 @@ reference it can resolve, by three rules, each counted:
   recent person in this or the two previous sentences named with a matching
   title ("Sen. Mitch McConnell"), else one whose CAMEO code carries the
   matching agent (LEG, GOV, MIL, JUD).
-* **pronoun**: "He"/"She" as a sentence's first word or in a reporting clause
-  (", he said", "she added"): the most recent person mentioned before it in
-  this or the two previous sentences. Gender is not checked (the gazetteer
-  has none). "It" and "They" are not resolved: too often they are not actors
-  at all, or a group no single mention names.
+* **pronoun**: "he", "she", "him", "her" and "his", wherever they stand (a
+  subject, an object, a possessive, inside a quote): the most recent person
+  mentioned before it in this or the two previous sentences. Where that is
+  someone the sentence already names ("Obama said his bill …") the pronoun adds
+  nothing. Gender is not checked (the gazetteer has none). "It" and "they" are
+  not resolved: too often they are not actors at all, or a group no single
+  mention names. Resolving every form, not only "He said" subjects, raised
+  reach and both end-to-end figures on SEESAW dev (docs/experiments.md).
 
 A reference never overlaps a mention already there and never repeats an actor
 its sentence already mentions, so a pair never joins an entity to itself. The
@@ -67,13 +70,7 @@ _FUNCTION_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "to", "&"})
 
 
 _OF_AFTER = re.compile(r"\s+of\s+(?:the\s+)?", re.IGNORECASE)
-_SAYING = (
-    "said|says|added|adds|told|noted|wrote|argued|warned|insisted|stressed|explained|continued|replied|asked|"
-    "declared|recalled|acknowledged|conceded|suggested|maintained|contended|insists|argues|warns"
-)
-# Not after an opening quote: a quoted "He" is the speaker's, and often someone the story has not named.
-_PRONOUN_FIRST = re.compile(r"^[\s(\[—–-]*(He|She)(?![\w-])")
-_PRONOUN_SAID = re.compile(rf"(?<![\w'’-])([Hh]e|[Ss]he)\s+(?:{_SAYING})(?!\w)")
+_PRONOUN = re.compile(r"(?<![\w'’-])([Hh]e|[Ss]he|[Hh]im|[Hh]er|[Hh]is)(?![\w'’-])")
 
 
 def resolve_references(
@@ -124,9 +121,8 @@ def settle_office_actors(
 
 
 def _pronouns(text: str) -> list[Reference]:
-    """The "He"/"She" subjects: a sentence's first word, or in a reporting clause (", he said")."""
-    spans = {m.span(1) for m in _PRONOUN_FIRST.finditer(text)} | {m.span(1) for m in _PRONOUN_SAID.finditer(text)}
-    return [Reference(start, end, "pronoun") for start, end in sorted(spans)]
+    """Every "he", "she", "him", "her" and "his" of the sentence, in text order."""
+    return [Reference(m.start(1), m.end(1), "pronoun") for m in _PRONOUN.finditer(text)]
 
 
 class _ArticleState:

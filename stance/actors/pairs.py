@@ -108,7 +108,7 @@ def article_mentions(
     finder's spans per sentence, merged with the matcher's into one actor per
     entity of the article (`stance.actors.entities`); `actors="found"` keeps only the
     source's own marked mentions besides them. With `references`, role nouns,
-    descriptions and pronoun subjects ("the president", "the senator", "He
+    descriptions and pronouns ("the president", "the senator", "He
     said") become mentions of the actor they refer to (`stance.actors.coref`).
     """
     n = len(article.sentences)

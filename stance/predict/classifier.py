@@ -70,7 +70,7 @@ class StanceClassifier:
     ) -> None:
         set_threads(threads)
         self.decision = decision
-        self.references = references  # pair role nouns and pronoun subjects with who they name (stance.actors.coref)
+        self.references = references  # pair role nouns and pronouns with who they name (stance.actors.coref)
         if actors not in ACTOR_MODES:
             raise StanceError(f"actors={actors!r} is not one of {', '.join(ACTOR_MODES)}")
         if actors != "gazetteer" and mention_finder is None:

@@ -175,7 +175,7 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.endtoend", description=__doc__.split("\n")[0])
     parser.add_argument("--split", default="dev")
     parser.add_argument("--gazetteer", default=None)
-    parser.add_argument("--references", action="store_true", help="resolve role nouns and pronoun subjects")
+    parser.add_argument("--references", action="store_true", help="resolve role nouns, descriptions and pronouns")
     parser.add_argument("--context-pairs", type=int, default=None, help="pair with actors named k sentences before")
     parser.add_argument("models", nargs="+", help="label=model folder")
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,32 +41,24 @@ class Pairs:
 
     def __init__(self, gold: Sequence[Any], found: Sequence[Any]) -> None:
         from stance.dataset.build import article_group
-        from stance.dataset.match import gold_labels
+        from stance.evaluation.calibrate import path_rows
         from stance.evaluation.endtoend import gold_edges
         from stance.schema import STANCES
 
-        labels = gold_labels(gold)
-        reached = {f.key for f in found}
-        missed = [k for k, s in labels.items() if s != "neutral" and k not in reached]
-        self.keys = [f.key for f in found] + missed
-        self.probs = np.array([f.probabilities for f in found] + [(0.0, 0.0, 1.0)] * len(missed)).reshape(-1, 3)
-        self.saved = np.array([STANCES.index(f.stance) for f in found] + [NEUTRAL] * len(missed), dtype=int)
-        self.y = np.array([STANCES.index(labels.get(k, "neutral")) for k in self.keys], dtype=int)
-        self.found = np.array([True] * len(found) + [False] * len(missed))
-        group = {a.id: article_group(a) for a in gold}
-        self.group = np.array([group[k.article_id] for k in self.keys])
+        self.found = list(found)
+        self.keys, self.probs, self.y = path_rows(gold, self.found)
+        missed = len(self.keys) - len(self.found)
+        self.saved = np.array([STANCES.index(f.stance) for f in self.found] + [NEUTRAL] * missed, dtype=int)
+        self.article_group = {a.id: article_group(a) for a in gold}
+        self.group = np.array([self.article_group[k.article_id] for k in self.keys])
         self.edges = {a.id: gold_edges(a) for a in gold}
-        self.article_group = group
 
 
 def sentence_f1(y: np.ndarray, pred: np.ndarray) -> float:
     """Support/oppose macro-F1."""
-    f1 = []
-    for c in (SUPPORT, OPPOSE):
-        tp = int(((pred == c) & (y == c)).sum())
-        n = int((pred == c).sum()) + int((y == c).sum())
-        f1.append(2 * tp / n if n else 0.0)
-    return float(np.mean(f1))
+    from stance.metrics import macro_f1
+
+    return macro_f1(y, pred, (SUPPORT, OPPOSE))
 
 
 def call(probs: np.ndarray, bar: float, support_weight: float = 1.0) -> np.ndarray:
@@ -74,35 +67,28 @@ def call(probs: np.ndarray, bar: float, support_weight: float = 1.0) -> np.ndarr
     return np.where(probs[:, NEUTRAL] >= bar, NEUTRAL, polar)
 
 
-def edges(pairs: Pairs, rows: np.ndarray, rule: str, x: float | None) -> dict[str, set[tuple[str, str, str]]]:
-    """Each article's predicted edges from the found pairs in `rows`."""
-    names = ("support", "oppose")
+def strongest_edges(found: Sequence[Any], bar: float) -> dict[str, set[tuple[str, str, str]]]:
+    """An edge where some sentence gives P(support) or P(oppose) at least `bar`, with the stronger of the two."""
+    best: dict[tuple[str, str, str], np.ndarray] = {}
+    for f in found:
+        k = (f.key.article_id, f.key.actor, f.key.target)
+        best[k] = np.maximum(best.get(k, np.zeros(2)), f.probabilities[:2])
     out: dict[str, set[tuple[str, str, str]]] = {}
-    per_pair: dict[tuple[str, str, str], list[np.ndarray]] = {}
-    for i in np.flatnonzero(rows & pairs.found):
-        k = pairs.keys[i]
-        if rule == "any sentence":
-            if pairs.saved[i] != NEUTRAL:
-                out.setdefault(k.article_id, set()).add((k.actor, k.target, names[pairs.saved[i]]))
-        else:
-            per_pair.setdefault((k.article_id, k.actor, k.target), []).append(pairs.probs[i])
-    for (article, actor, target), ps in per_pair.items():
-        p = np.array(ps)
-        if rule == "net stance":
-            net = float(np.mean(p[:, SUPPORT] - p[:, OPPOSE]))
-            if abs(net) > x:
-                out.setdefault(article, set()).add((actor, target, names[0] if net > 0 else names[1]))
-        else:  # strongest sentence
-            best = p[:, :2].max(0)
-            if best.max() >= x:
-                out.setdefault(article, set()).add((actor, target, names[int(best.argmax())]))
+    for (article, actor, target), p in best.items():
+        if p.max() >= bar:
+            out.setdefault(article, set()).add((actor, target, ("support", "oppose")[int(p.argmax())]))
     return out
 
 
 def edge_f1(pairs: Pairs, groups: set[str], rule: str, x: float | None) -> float:
-    """Edge F1, micro over the articles of `groups`."""
-    rows = np.isin(pairs.group, list(groups))
-    predicted = edges(pairs, rows, rule, x)
+    """Edge F1, micro over the articles of `groups`: `stance-evaluate`'s rules, or the strongest sentence."""
+    from stance.evaluation.endtoend import predicted_edges
+
+    found = [f for f in pairs.found if pairs.article_group[f.key.article_id] in groups]
+    if rule == "strongest":
+        predicted = strongest_edges(found, x)
+    else:
+        predicted = predicted_edges(found, rule) if x is None else predicted_edges(found, rule, x)
     tp = n = 0
     for article, truth in pairs.edges.items():
         if pairs.article_group[article] in groups:
@@ -209,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "date": date(),
         "commit": commit(),
         "hardware": hardware(),
-        "command": "python -m bench.rules " + " ".join(argv if argv is not None else __import__("sys").argv[1:]),
+        "command": "python -m bench.rules " + " ".join(argv if argv is not None else sys.argv[1:]),
         "model": repo_relative(str(ROOT / args.model)),
         "weights_sha256": weights_sha256(folder),
         "split": f"seesaw/{args.split}",

@@ -13,10 +13,10 @@ from stance.dataset.match import gold_labels
 from stance.decision import fit_decision, save_decision
 from stance.errors import StanceError
 from stance.evaluation.data import evaluation_data
-from stance.evaluation.endtoend import found_pairs
+from stance.evaluation.endtoend import FoundPair, found_pairs
 from stance.paths import resolve_path
 from stance.predict.classifier import StanceClassifier
-from stance.schema import STANCES, Article
+from stance.schema import STANCES, Article, PairKey
 from stance.settings import references_on
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,19 @@ def path_probabilities(classifier: StanceClassifier, gold: Sequence[Article]) ->
     A missed pair has probability 1 of neutral: no threshold can make the path call a pair it never scores.
     """
     found, _ = found_pairs(classifier, gold)
+    _, probs, y = path_rows(gold, found)
+    return probs, y
+
+
+def path_rows(gold: Sequence[Article], found: Sequence[FoundPair]) -> tuple[list[PairKey], np.ndarray, np.ndarray]:
+    """Keys, probabilities and gold labels of the found pairs, then of each gold polar pair never found.
+
+    A missed pair has probability 1 of neutral.
+    """
     labels = gold_labels(gold)
     reached = {f.key for f in found}
     missed = [k for k, s in labels.items() if s != "neutral" and k not in reached]
+    keys = [f.key for f in found] + missed
     probs = np.array([f.probabilities for f in found] + [np.eye(len(STANCES))[STANCES.index("neutral")]] * len(missed))
-    y = np.array(
-        [STANCES.index(labels.get(f.key, "neutral")) for f in found] + [STANCES.index(labels[k]) for k in missed]
-    )
-    return probs.reshape(-1, len(STANCES)), y
+    y = np.array([STANCES.index(labels.get(k, "neutral")) for k in keys])
+    return keys, probs.reshape(-1, len(STANCES)), y

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -14,6 +13,8 @@ import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
 from transformers import EvalPrediction, PreTrainedTokenizerBase, Trainer, set_seed
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_callback import TrainerState
 from transformers.trainer_utils import get_last_checkpoint
 
 from stance.actors.finder import MentionFinder
@@ -134,8 +135,8 @@ def train(cfg: Any, dataset: DatasetDict | None = None) -> dict[str, Any]:
         log.info("resuming from %s", resume or "scratch (no checkpoint found)")
         if resume and mentions is not None:
             # The silver stream is rebuilt from its seed: skip what the checkpoint's steps already tagged.
-            state = json.loads((Path(resume) / "trainer_state.json").read_text(encoding="utf-8"))
-            mentions["batches"].skip(int(state["global_step"]) * int(args.gradient_accumulation_steps))
+            state = TrainerState.load_from_json(str(Path(resume) / TRAINER_STATE_NAME))
+            mentions["batches"].skip(state.global_step * int(args.gradient_accumulation_steps))
     result = trainer.train(resume_from_checkpoint=resume)
     log.info("trained on %s in %.0f s", device, time.time() - started)
     metrics = _run_metrics(cfg, trainer, result, dataset, select_on, skipped, device)

@@ -4,7 +4,8 @@ After ATLOP (Zhou et al., AAAI 2021), at the size of a sentence window:
 
 * the window is read once, each actor's mentions and its listed name marked
   with [E] (`stance.windows.encode_windows`);
-* an actor's embedding is the logsumexp of the hidden states at its [E] markers;
+* an actor's embedding is the logsumexp of the hidden states at its [E] markers (with
+  `model.markers=false`, at every token of its mentions in the plain, unmarked window);
 * each ordered pair (a, b) gets a context vector: attention over the window's
   tokens with the query W·(a ⊙ b), so each pair reads the words between and
   around its own two actors;

@@ -14,6 +14,16 @@ The rows are the pair finder's rows (`stance.actors.pairs.pair_examples`), the
 same ones the cross-encoder reads: rows of one sentence (same article, index,
 text and context) make one window. Training (`encode_window_dataset`) and
 prediction (`stance.pairhead.WindowScorer`) call the same `encode_windows`.
+
+With `model.markers=false` the window is the plain text, nothing inserted:
+
+    [CLS] {context} [SENT] {sentence} [SEP]
+
+and an actor is pooled from the hidden states of every token of its mentions in the sentence. Only an
+actor the sentence does not mention (a labelled pair's end named in the context) is listed, by its name
+unmarked after the [SEP], and pooled from those tokens; one whose mention the cut dropped is read at
+[CLS]. On the prediction path every actor has its mention in the sentence, so the window is the plain
+text: the input one pass could share between the mention head and the pair head, before any actor is known.
 """
 
 from __future__ import annotations
@@ -105,6 +115,22 @@ def _marked_sentence(
     return out, marks
 
 
+def _plain_sentence(
+    window: Window, ids: Sequence[int], offsets: Sequence[tuple[int, int]]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The sentence's token ids as they are, and (position, entity) for every token of each mention."""
+    marks = sorted(
+        {
+            (t, i)
+            for i, name in enumerate(window.entities)
+            for s, e in window.spans[name]
+            for t, (ts, te) in enumerate(offsets)
+            if ts < e and te > s
+        }
+    )
+    return list(ids), marks
+
+
 def _cut(tokens: list[int], marks: list[tuple[int, int]], budget: int) -> tuple[list[int], list[tuple[int, int]]]:
     """At most `budget` tokens of the marked sentence, around its marks where they fit."""
     if len(tokens) <= budget:
@@ -125,7 +151,8 @@ def encode_windows(
     """Model inputs of the rows' windows: token ids, each actor's marker positions, and the pairs to score.
 
     Columns, one entry per window: `input_ids`, `attention_mask` (and `token_type_ids` when the model takes
-    them), `entity_positions` (per actor, the positions of its [E] markers), `pair_actor` and `pair_target`
+    them), `entity_positions` (per actor, the positions of its [E] markers, or unmarked of its mention tokens),
+    `pair_actor` and `pair_target`
     (per pair, the indices of its ends among the actors), `row_index` (per pair, the row it scores), and
     `labels` (per pair) when the rows have a `label` column, and the rows' `PAIR_VALUES` (per pair).
     """
@@ -152,27 +179,43 @@ def encode_windows(
         out[column] = []
     names_room = int(config.max_length * NAMES_SHARE)
     for window in windows:
+        ids, offsets = sentences[window.text]
+        spans = (
+            _marked_sentence(window, ids, offsets, open_id, close_id)
+            if config.markers
+            else _plain_sentence(window, ids, offsets)
+        )
+        # Marked, every actor is listed by name; plain, only one the sentence does not mention (named
+        # in the context, as a labelled pair can be), so a path window, where each actor has its
+        # mention, stays the plain text.
+        in_sentence = {i for _, i in spans[1]}
         listed: list[int] = []
-        name_marks: dict[int, int] = {}
+        name_marks: dict[int, list[int]] = {}
         for i, name in enumerate(window.entities):
-            piece = [open_id, *name_ids[name][:NAME_TOKENS], close_id]
+            if config.markers:
+                piece, pooled = [open_id, *name_ids[name][:NAME_TOKENS], close_id], [0]
+            elif i in in_sentence:
+                continue
+            else:
+                piece = name_ids[name][:NAME_TOKENS]
+                pooled = list(range(len(piece)))
             if len(listed) + len(piece) > names_room:
                 break
-            name_marks[i] = len(listed)
+            name_marks[i] = [len(listed) + k for k in pooled]
             listed += piece
-        budget = max(8, config.max_length - 4 - len(listed))  # [CLS], [SENT] and two [SEP]
-        ids, offsets = sentences[window.text]
-        sentence, marks = _cut(*_marked_sentence(window, ids, offsets, open_id, close_id), budget)
+        tail = [sep, *listed, sep] if listed or config.markers else [sep]
+        budget = max(8, config.max_length - 2 - len(tail))  # [CLS] and [SENT] besides
+        sentence, marks = _cut(*spans, budget)
         room = budget - len(sentence)
         context = context_ids[window.context][-room:] if room > 0 and window.context else []
         first = [cls, *context, sent_id]
-        ids_all = [*first, *sentence, sep, *listed, sep]
+        ids_all = [*first, *sentence, *tail]
         names_at = len(first) + len(sentence) + 1
         positions: list[list[int]] = [[] for _ in window.entities]
         for p, i in marks:
             positions[i].append(len(first) + p)
-        for i, p in name_marks.items():
-            positions[i].append(names_at + p)
+        for i, places in name_marks.items():
+            positions[i].extend(names_at + p for p in places)
         out["input_ids"].append(ids_all)
         out["attention_mask"].append([1] * len(ids_all))
         if typed:

@@ -102,6 +102,66 @@ def test_a_long_sentence_is_cut_around_its_mentions(gazetteer, pair_tokenizer) -
         assert len(places) == 2 and all(ids[p] == vocab[ENTITY_OPEN] for p in places)
 
 
+def test_an_unmarked_window_is_the_plain_text_and_pools_each_actor_from_its_mention_tokens(
+    gazetteer, pair_tokenizer
+) -> None:
+    import dataclasses
+
+    from stance.pairhead import WindowScorer
+
+    plain = dataclasses.replace(PAIRS_ENCODING, markers=False)
+    rows = _rows(gazetteer)
+    out = encode_windows(_columns(rows), pair_tokenizer, plain)
+    ids, vocab = out["input_ids"][0], pair_tokenizer.get_vocab()
+    assert vocab[ENTITY_OPEN] not in ids and vocab[ENTITY_CLOSE] not in ids  # nothing inserted, no names listed
+    assert ids.count(pair_tokenizer.sep_token_id) == 1 and ids.count(vocab[SENT]) == 1
+    sentence = pair_tokenizer(SENTENCES[1], add_special_tokens=False)["input_ids"]
+    assert ids[ids.index(vocab[SENT]) + 1 : -1] == sentence  # the sentence exactly as the tokenizer reads it
+    names = group_windows(_columns(rows))[0].entities
+    for name, places in zip(names, out["entity_positions"][0], strict=True):
+        # every token of the actor's mention, and only those
+        assert pair_tokenizer.decode([ids[p] for p in places]).lower() in SENTENCES[1].lower()
+        assert len(places) == len(pair_tokenizer(_mention(rows, name), add_special_tokens=False)["input_ids"])
+    from stance.actors.pairs import sentence_pairs
+
+    # A labelled pair's end named only in the sentence before: listed, unmarked, after the [SEP].
+    before = ["China condemned the sanctions.", "It called them a provocation by the United States."]
+    listed = [gazetteer.actor_mentions(s) for s in before]
+    rows_before = pair_examples("a1", before, 1, listed[1], sentence_pairs(listed, 1, context_pairs=1), 1)
+    out = encode_windows(_columns(rows_before), pair_tokenizer, plain)
+    ids = out["input_ids"][0]
+    places = dict(zip(group_windows(_columns(rows_before))[0].entities, out["entity_positions"][0], strict=True))
+    assert vocab[ENTITY_OPEN] not in ids and ids.count(pair_tokenizer.sep_token_id) == 2
+    assert pair_tokenizer.decode([ids[p] for p in places["China"]]).lower() == "china"
+    assert min(places["China"]) > ids.index(pair_tokenizer.sep_token_id)  # the listed name, not the context
+    assert pair_tokenizer.decode([ids[p] for p in places["United States"]]).lower() == "united states"
+    assert max(places["United States"]) < ids.index(pair_tokenizer.sep_token_id)  # its mention only
+
+    filler = " ".join(["the talks went on"] * 40)
+    long_rows = _rows(gazetteer, [f"{filler}. China criticised Russia. {filler}."], index=0, context=0)
+    cut = encode_windows(_columns(long_rows), pair_tokenizer, plain)
+    assert len(cut["input_ids"][0]) <= plain.max_length
+    assert all(places != [0] for places in cut["entity_positions"][0])  # the cut keeps the mentions
+
+    torch.manual_seed(0)
+    from helpers import apply_config
+
+    from stance.model import build_model
+
+    model = build_model(apply_config("train", "model=tiny", "model.head=pairs").model, pair_tokenizer, plain).eval()
+    scorer = WindowScorer(model, torch.device("cpu"), pair_tokenizer, plain, batch_size=8)
+    scores = scorer.score_rows(_columns(rows))
+    assert scores.shape == (len(rows), 3) and torch.allclose(scores.sum(-1), torch.ones(len(rows)), atol=1e-5)
+    a_b = {(r["actor"], r["target"]): p for r, p in zip(rows, scores, strict=True)}
+    assert any(not torch.allclose(p, a_b[(t, a)], atol=1e-6) for (a, t), p in a_b.items())
+
+
+def _mention(rows, name):
+    row = next(r for r in rows if name in (r["actor"], r["target"]))
+    role = "actor" if row["actor"] == name else "target"
+    return row["text"][row[f"{role}_start"] : row[f"{role}_end"]]
+
+
 def test_scores_do_not_depend_on_batching_and_direction_is_scored_apart(gazetteer, pair_tokenizer, pair_model):
     from stance.pairhead import WindowScorer
 

@@ -108,18 +108,33 @@ def _finder(r: dict[str, Any]) -> str:
     return f"`{sha[:12]}…`" if len(sha) == 64 else (sha or "–")
 
 
+def runs_of(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The distinct runs the report's rows were measured in, in first-row order."""
+    runs: list[dict[str, Any]] = []
+    for r in report["rows"].values():
+        if "run" in r and r["run"] not in runs:
+            runs.append(r["run"])
+    return runs
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The side-by-side table, then the split by mention order."""
+    """The side-by-side table (each row numbered by the run it was measured in), then the split by mention order."""
+    runs = runs_of(report)
     lines = [
         f"# End to end on SEESAW {report['split']}: what `stance-predict` gives, model beside model",
         "",
-        f"- {report['date']}, commit {report['commit']}; {report['hardware']}",
-        f"- `{report['command']}`",
+        "Rows come from several runs, on several machines: articles/s compare only between rows of one run.",
         "",
-        "| model (path options) | trained: data.pairs, train.order_weights, data.context_pairs, references, seed | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
+        *(
+            f"- run {i}: {r['date']}, commit {r['commit']}; {r['hardware']}; `{r['command']}`"
+            for i, r in enumerate(runs, 1)
+        ),
+        "- run –: measured before each row recorded its run (their dates and machines: docs/experiments.md)",
+        "",
+        "| run | model (path options) | trained: data.pairs, train.order_weights, data.context_pairs, references, seed | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
         "| reached, called neutral | pairs/article | articles/s | classifier-only polarity | classifier-only macro-F1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["rows"].values():
         p, c = r["path"], r["classifier_only"]
@@ -136,8 +151,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"{cfg['data.pairs']}, {cfg.get('train.order_weights') or 'none'}, {cfg.get('data.context_pairs', 0)}, "
             f"{refs}, {cfg.get('seed') if cfg.get('seed') is not None else '–'}"
         )
+        number = runs.index(r["run"]) + 1 if "run" in r else "–"
         lines.append(
-            f"| {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` | {_finder(r)} "
+            f"| {number} | {r['label']}{options} | {trained} | `{r['weights_sha256'][:12]}…` | {_finder(r)} "
             f"| {p['macro_f1_support_oppose']:.3f} ({p['ci95'][0]:.3f}–{p['ci95'][1]:.3f}) "
             f"| {p['support']['f1']:.3f} | {p['oppose']['f1']:.3f} "
             f"| {e['any sentence']['f1']:.3f} | {e['net stance']['f1']:.3f} "
@@ -182,17 +198,18 @@ def main(argv: list[str]) -> None:
     folder = BENCH / "endtoend"
     results = folder / f"results-{args.split}.json"
     report = json.loads(results.read_text()) if results.exists() else {"rows": {}}
-    for item in args.models:
-        label, _, model = item.partition("=")
-        report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references, args.context_pairs)
-        print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
-    report |= {
-        "split": args.split,
+    run = {
         "date": date(),
         "commit": commit(),
         "hardware": hardware(),
         "command": repo_relative(" ".join(["python", "-m", "bench.endtoend", *argv])),
     }
+    for item in args.models:
+        label, _, model = item.partition("=")
+        report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references, args.context_pairs)
+        report["rows"][label]["run"] = run  # rows of one run share a machine: only their speeds compare
+        print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
+    report |= {"split": args.split, **run}
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(readme(folder), encoding="utf-8")

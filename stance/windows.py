@@ -151,9 +151,9 @@ def encode_windows(
     """Model inputs of the rows' windows: token ids, each actor's marker positions, and the pairs to score.
 
     Columns, one entry per window: `input_ids`, `attention_mask` (and `token_type_ids` when the model takes
-    them), `entity_positions` (per actor, the positions of its [E] markers, or unmarked of its mention tokens),
-    `pair_actor` and `pair_target`
-    (per pair, the indices of its ends among the actors), `row_index` (per pair, the row it scores), and
+    them), `entity_positions` (per actor, the positions of its [E] markers; in a plain window, of its mention's
+    tokens), `pair_actor` and `pair_target` (per pair, the indices of its ends among the actors), `row_index`
+    (per pair, the row it scores), and
     `labels` (per pair) when the rows have a `label` column, and the rows' `PAIR_VALUES` (per pair).
     """
     windows = group_windows(rows, context=config.context_sentences > 0)

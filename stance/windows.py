@@ -100,7 +100,7 @@ def _marked_sentence(
     opens: dict[int, list[int]] = {}
     closes: dict[int, int] = {}
     for s, e, i in kept:
-        covered = [t for t, (ts, te) in enumerate(offsets) if ts < e and te > s]
+        covered = _covered(offsets, s, e)
         if covered:
             opens.setdefault(covered[0], []).append(i)
             closes[covered[-1]] = closes.get(covered[-1], 0) + 1
@@ -119,16 +119,15 @@ def _plain_sentence(
     window: Window, ids: Sequence[int], offsets: Sequence[tuple[int, int]]
 ) -> tuple[list[int], list[tuple[int, int]]]:
     """The sentence's token ids as they are, and (position, entity) for every token of each mention."""
-    marks = sorted(
-        {
-            (t, i)
-            for i, name in enumerate(window.entities)
-            for s, e in window.spans[name]
-            for t, (ts, te) in enumerate(offsets)
-            if ts < e and te > s
-        }
-    )
-    return list(ids), marks
+    marks = {
+        (t, i) for i, name in enumerate(window.entities) for s, e in window.spans[name] for t in _covered(offsets, s, e)
+    }
+    return list(ids), sorted(marks)
+
+
+def _covered(offsets: Sequence[tuple[int, int]], start: int, end: int) -> list[int]:
+    """The tokens whose characters overlap [start, end)."""
+    return [t for t, (ts, te) in enumerate(offsets) if ts < end and te > start]
 
 
 def _cut(tokens: list[int], marks: list[tuple[int, int]], budget: int) -> tuple[list[int], list[tuple[int, int]]]:

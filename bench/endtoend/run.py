@@ -129,7 +129,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"- run {i}: {r['date']}, commit {r['commit']}; {r['hardware']}; `{r['command']}`"
             for i, r in enumerate(runs, 1)
         ),
-        "- run –: measured before each row recorded its run (their dates and machines: docs/experiments.md)",
+        *(
+            ["- run –: measured before each row recorded its run (their dates and machines: docs/experiments.md)"]
+            if any("run" not in r for r in report["rows"].values())
+            else []
+        ),
         "",
         "| run | model (path options) | trained: data.pairs, train.order_weights, data.context_pairs, references, seed | weights sha256 | finder sha256 | path s/o macro-F1 (95% CI) | support F1 | oppose F1 | edge F1, "
         "any sentence | edge F1, net stance | named gold polar reached (bound without references) "
@@ -209,7 +213,7 @@ def main(argv: list[str]) -> None:
         report["rows"][label] = row(label, model, args.split, args.gazetteer, args.references, args.context_pairs)
         report["rows"][label]["run"] = run  # rows of one run share a machine: only their speeds compare
         print(json.dumps(report["rows"][label]["path"]["edges"]), file=sys.stderr)
-    report |= {"split": args.split, **run}
+    report = {"split": args.split, "rows": report["rows"]}  # each row carries its run; no copy of the last one
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (folder / "README.md").write_text(readme(folder), encoding="utf-8")
